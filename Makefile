@@ -1,0 +1,36 @@
+# The series' two commands: `make figures` and `make test`; `make lab` opens the notebooks.
+# VENV can point elsewhere (CI keeps it under ~/.cache): make test VENV=/path/to/venv
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+REQUIREMENTS_HASH := $(shell sha256sum requirements.txt | cut -c1-12)
+INSTALLED := $(VENV)/.installed-$(REQUIREMENTS_HASH)
+
+.PHONY: install figures test lab bench clean
+
+$(INSTALLED):
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -r requirements.txt
+	touch $@
+
+# The helpers package, installed editable from this checkout (re-pointed if the venv served another).
+install: $(INSTALLED)
+	@cd / && $(abspath $(PYTHON)) -c "import helpers, pathlib, sys; \
+	sys.exit(pathlib.Path(helpers.__file__).resolve().parents[1] != pathlib.Path('$(CURDIR)').resolve())" \
+	2>/dev/null || $(PYTHON) -m pip install -q --no-deps --no-build-isolation -e .
+
+figures: install
+	$(PYTHON) -m helpers.run --profile full
+
+test: install
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: install
+	$(PYTHON) -m helpers.bench som
+
+clean:
+	rm -rf artifacts/

@@ -1,0 +1,89 @@
+"""Per-layer activations: extraction with torchvision's feature extractor, reduction, standardization.
+
+A conv activation (C x H x W) is average-pooled to C x s x s and flattened; dense activations are
+kept. The input pixels are layer 0 (`"pixels"`), flattened without pooling. A `Standardizer` fit on the clean
+SOM-fit set is then applied unchanged to every other set (test, adversarial, noisy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor
+from tqdm import tqdm
+
+from helpers.models import PIXELS
+
+
+def layer_names(model: nn.Module, include_pixels: bool = True) -> list[str]:
+    """The analysis layers of a model, input to output."""
+    return ([PIXELS] if include_pixels else []) + list(model.probe_nodes.values())
+
+
+def reduce_activation(activation: torch.Tensor, pool_size: int | None) -> torch.Tensor:
+    """Average-pool a (N, C, H, W) map to (N, C, s, s) and flatten; (N, D) passes through."""
+    if activation.dim() == 4 and pool_size is not None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1 or None, got {pool_size}.")
+        activation = F.adaptive_avg_pool2d(activation, pool_size)
+    return activation.flatten(1)
+
+
+@torch.no_grad()
+def extract_activations(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Sequence[str] | None = None,
+    pool_size: int | None = 4,
+    batch_size: int = 500,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Reduced float32 activations of `layers` (default: pixels and every probe layer) for `x`.
+
+    Runs in batches on the model's device, so memory holds only the reduced arrays.
+    `pool_size=None` keeps conv maps at full resolution (flattened).
+    """
+    available = layer_names(model)
+    layers = list(available if layers is None else layers)
+    unknown = [name for name in layers if name not in available]
+    if unknown:
+        raise ValueError(f"Unknown layer(s) {unknown}; this model has {available}.")
+    nodes = {node: name for node, name in model.probe_nodes.items() if name in layers}
+    extractor = create_feature_extractor(model, return_nodes=nodes).eval()
+    device = next(model.parameters()).device
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in layers}
+    starts = range(0, len(x), batch_size)
+    for start in tqdm(starts, desc="activations", disable=not progress, leave=False):
+        batch = x[start:start + batch_size].to(device)
+        outputs = extractor(batch)
+        if PIXELS in chunks:
+            outputs[PIXELS] = batch.flatten(1)
+        for name in layers:
+            chunks[name].append(reduce_activation(outputs[name], pool_size).float().cpu().numpy())
+    return {name: np.concatenate(chunks[name]) for name in layers}
+
+
+@dataclass
+class Standardizer:
+    """Per-feature standardization fit on one set of layer activations, applied to others."""
+
+    mean: dict[str, np.ndarray]
+    std: dict[str, np.ndarray]
+
+    @classmethod
+    def fit(cls, activations: Mapping[str, np.ndarray]) -> Standardizer:
+        mean = {k: a.mean(axis=0) for k, a in activations.items()}
+        std = {k: a.std(axis=0) for k, a in activations.items()}
+        std = {k: np.where(s > 1e-8, s, 1.0).astype(np.float32) for k, s in std.items()}
+        return cls(mean, std)
+
+    def transform(self, activations: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [k for k in activations if k not in self.mean]
+        if missing:
+            raise ValueError(f"No standardization fit for layer(s) {missing}; fit on {list(self.mean)}.")
+        return {k: ((a - self.mean[k]) / self.std[k]).astype(np.float32) for k, a in activations.items()}

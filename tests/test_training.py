@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from helpers import training
+from helpers.training import CheckpointMismatchError, TrainConfig, load_or_train
+
+SMALL = dict(epochs=1, n_train=1500, batch_size=100)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("checkpoints")
+
+
+@pytest.fixture(scope="module")
+def trained(cache):
+    return load_or_train(TrainConfig(seed=0, **SMALL), cache_dir=cache, progress=False)
+
+
+def test_training_learns_and_records_history(trained) -> None:
+    model, record = trained
+    assert record["test_accuracy"] > 0.5  # chance is 0.1; 15 steps reach about 0.7
+    assert record["history"]["epoch"] == [1]
+    assert record["steps_per_epoch"] == 15
+    assert not model.training
+
+
+def test_untrained_initialization_is_at_chance(cache) -> None:
+    _, record = load_or_train(TrainConfig(seed=0, epochs=0), cache_dir=cache, progress=False)
+    assert 0.0 < record["test_accuracy"] < 0.3
+    assert record["history"]["epoch"] == []
+
+
+def test_cache_returns_the_same_model_without_training(cache, trained, monkeypatch) -> None:
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
+    model, record = load_or_train(TrainConfig(seed=0, **SMALL), cache_dir=cache)
+    assert record == trained[1]
+    for p, q in zip(model.parameters(), trained[0].parameters()):
+        assert torch.equal(p, q)
+
+
+def test_training_is_deterministic(cache, trained, tmp_path) -> None:
+    model, record = load_or_train(TrainConfig(seed=0, **SMALL), cache_dir=tmp_path, progress=False)
+    assert record["test_accuracy"] == trained[1]["test_accuracy"]
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), trained[0].parameters()))
+
+
+def test_key_covers_every_set_field_and_skips_unset_ones() -> None:
+    base = TrainConfig()
+    variants = [TrainConfig(seed=1), TrainConfig(epochs=3), TrainConfig(n_train=100),
+                TrainConfig(label_noise=0.2), TrainConfig(lr=1e-3), TrainConfig(batch_size=64),
+                TrainConfig(dataset="fashion_mnist")]
+    assert len({base.key, *(v.key for v in variants)}) == len(variants) + 1
+    assert "n_train" not in base.as_dict()
+
+
+def test_mismatched_checkpoint_is_refused(cache, trained) -> None:
+    right = TrainConfig(seed=0, **SMALL).checkpoint_path(cache)
+    wrong = TrainConfig(seed=7, **SMALL)
+    wrong_path = wrong.checkpoint_path(cache)
+    wrong_path.write_bytes(right.read_bytes())
+    with pytest.raises(CheckpointMismatchError, match="'seed': 0.*Delete the file"):
+        load_or_train(wrong, cache_dir=cache)
+    os.remove(wrong_path)
+
+
+def test_checkpoint_is_written_atomically(tmp_path, monkeypatch) -> None:
+    def interrupted(obj, path):
+        open(path, "wb").write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", interrupted)
+    config = TrainConfig(seed=0, epochs=0)
+    with pytest.raises(KeyboardInterrupt):
+        load_or_train(config, cache_dir=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(dataset="imagenet"), "Unknown data set"),
+    (dict(arch="vgg"), "Unknown architecture"),
+    (dict(label_noise=1.5), "label_noise"),
+    (dict(n_train=0), "n_train"),
+    (dict(epochs=-1), "epochs"),
+])
+def test_bad_configuration_is_a_clear_error(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_label_noise_and_subset_reach_the_training_data() -> None:
+    x, y = training.training_data(TrainConfig(n_train=500, label_noise=0.0))
+    _, y_noisy = training.training_data(TrainConfig(n_train=500, label_noise=0.4))
+    assert len(x) == 500
+    assert (y != y_noisy).sum().item() == 200
