@@ -1,0 +1,118 @@
+"""Benchmarks of the series' helpers: ``python -m helpers.bench <name> [options]``.
+
+Each benchmark is an entry of `BENCHMARKS`: it adds its options to its own subcommand and prints
+its result as the last line, ``key=value`` pairs separated by spaces.
+
+``som``: MiniSom's ``train_batch_offline`` against `helpers.som.train_batch` on a layer-sized
+problem, from the same PCA initial weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from minisom import MiniSom
+
+from helpers.som import train_batch
+
+__all__ = ["BENCHMARKS", "Benchmark", "main", "synthetic_relu_layer"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A named benchmark: its help text, its options and the function that runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], None]
+
+
+def synthetic_relu_layer(
+    n_samples: int, n_features: int, n_clusters: int = 10, seed: int = 0
+) -> np.ndarray:
+    """Standardized ReLU activations of a seeded gaussian mixture, float64 (n_samples, n_features).
+
+    Cluster centres and within-cluster noise are standard normal; after the ReLU each feature is
+    centred and scaled to unit variance (constant features are only centred).
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_clusters, n_features))
+    labels = rng.integers(0, n_clusters, n_samples)
+    x = np.maximum(centres[labels] + rng.standard_normal((n_samples, n_features)), 0.0)
+    x -= x.mean(axis=0)
+    std = x.std(axis=0)
+    x /= np.where(std > 0, std, 1.0)
+    return x
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _som_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--n-samples", type=_positive_int, default=10_000, help="inputs (default 10000)")
+    add("--n-features", type=_positive_int, default=1024, help="features (default 1024)")
+    add("--size", type=_positive_int, default=15, help="map is size x size (default 15)")
+    add("--iterations", type=_positive_int, default=30, help="batch iterations (default 30)")
+    add("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    add("--repeats", type=_positive_int, default=3, help="runs of ours, best kept (default 3)")
+
+
+def _som_run(args: argparse.Namespace) -> None:
+    data = synthetic_relu_layer(args.n_samples, args.n_features, seed=args.seed)
+    initial = MiniSom(args.size, args.size, args.n_features, sigma=args.size / 4, random_seed=0)
+    initial.pca_weights_init(data)
+
+    ours_times = []
+    for _ in range(args.repeats):
+        ours = copy.deepcopy(initial)
+        start = time.perf_counter()
+        train_batch(ours, data, args.iterations)
+        ours_times.append(time.perf_counter() - start)
+
+    reference = copy.deepcopy(initial)
+    start = time.perf_counter()
+    reference.train_batch_offline(data, args.iterations)
+    reference_time = time.perf_counter() - start
+
+    ours_time = min(ours_times)
+    diff = np.abs(ours.get_weights() - reference.get_weights()).max()
+    print(
+        f"{args.n_samples}x{args.n_features} data, {args.size}x{args.size} map, "
+        f"{args.iterations} iterations: minisom_train_batch_offline={reference_time:.2f}s "
+        f"train_batch={ours_time:.3f}s (best of {len(ours_times)})"
+    )
+    print(f"som_speedup={reference_time / ours_time:.1f} max_abs_weight_diff={diff:.2e}")
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "som": Benchmark(
+        help="MiniSom train_batch_offline vs helpers.som.train_batch (speed, weight agreement)",
+        add_arguments=_som_arguments,
+        run=_som_run,
+    ),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse ``argv`` (default: the command line) and run the chosen benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__)
+    subparsers = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    for name, benchmark in BENCHMARKS.items():
+        sub = subparsers.add_parser(name, help=benchmark.help, description=benchmark.help)
+        benchmark.add_arguments(sub)
+    args = parser.parse_args(argv)
+    BENCHMARKS[args.benchmark].run(args)
+
+
+if __name__ == "__main__":
+    main()
