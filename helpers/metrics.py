@@ -1,0 +1,247 @@
+"""Measures of how homogeneous the SOM codes of a network layer are.
+
+A *code* is the flat index of the SOM node that wins for an input, an integer in
+``[0, n_nodes)``; a *label* is a class index in ``[0, n_classes)``. All measures use
+natural logarithms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import normalized_mutual_info_score
+
+__all__ = [
+    "class_node_occupancy",
+    "code_diversity",
+    "code_retention",
+    "homogeneity_index",
+    "layer_measures",
+    "mean_grid_distance",
+    "node_majority_labels",
+    "normalized_mutual_information",
+    "readout",
+    "readout_accuracy",
+    "som_quality",
+]
+
+
+def _check_count(value: int, name: str) -> int:
+    """Return ``value`` as an int, refusing anything but a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_indices(values: Any, name: str, upper: int | None = None) -> np.ndarray:
+    """Return a non-empty 1-D integer array with values in ``[0, upper)``."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    if arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got {arr.min()}")
+    if upper is not None and arr.max() >= upper:
+        raise ValueError(f"{name} must be < {upper}, got {arr.max()}")
+    return arr.astype(np.intp, copy=False)
+
+
+def _check_same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if len(a) != len(b):
+        raise ValueError(f"{name_a} and {name_b} must have the same length ({len(a)} != {len(b)})")
+
+
+def _check_codes_labels(
+    codes: Any, labels: Any, n_nodes: int | None = None, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    codes = _check_indices(codes, "codes", n_nodes)
+    labels = _check_indices(labels, "labels", n_classes)
+    _check_same_length(codes, labels, "codes", "labels")
+    return codes, labels
+
+
+def _check_node_labels(node_labels: Any) -> np.ndarray:
+    """Return node labels as a 1-D integer array with values >= -1."""
+    arr = np.asarray(node_labels)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError("node_labels must be a non-empty 1-D integer array")
+    if arr.min() < -1:
+        raise ValueError(f"node_labels must be >= -1 (-1 marks an empty node), got {arr.min()}")
+    return arr.astype(np.intp, copy=False)
+
+
+def _entropy(counts: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of the count vectors along the last axis."""
+    p = counts / counts.sum(axis=-1, keepdims=True)
+    terms = np.zeros_like(p)
+    nonzero = p > 0
+    terms[nonzero] = p[nonzero] * np.log(p[nonzero])
+    return -terms.sum(axis=-1)
+
+
+def _contingency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Counts of (used node, class) pairs: one row per distinct code, one column per class."""
+    _, node = np.unique(codes, return_inverse=True)
+    n_rows, n_cols = node.max() + 1, labels.max() + 1
+    counts = np.bincount(node * n_cols + labels, minlength=n_rows * n_cols)
+    return counts.reshape(n_rows, n_cols)
+
+
+def homogeneity_index(codes: Any, labels: Any) -> float:
+    """Return ``H(class | code) / H(class)``: 0 if each code holds one class, 1 if codes
+    carry no information about the class.
+
+    Beware the clash of words: this is ``1 - sklearn.metrics.homogeneity_score(labels, codes)``.
+    scikit-learn calls a cluster (here a code) homogeneous when it holds a single class,
+    whereas the paper calls codes homogeneous when they are *shared* across classes, so a
+    high index here means homogeneous codes in the paper's sense. With a single class,
+    ``H(class) = 0``; as in scikit-learn (homogeneity 1.0) the index is then 0.0.
+    """
+    codes, labels = _check_codes_labels(codes, labels)
+    table = _contingency(codes, labels)
+    class_entropy = _entropy(table.sum(axis=0))
+    if class_entropy == 0:
+        return 0.0
+    node_weights = table.sum(axis=1) / len(codes)
+    return float(node_weights @ _entropy(table) / class_entropy)
+
+
+def class_node_occupancy(codes: Any, labels: Any, n_classes: int) -> dict[str, Any]:
+    """Return how many distinct nodes each class occupies and how many nodes are shared.
+
+    ``nodes_per_class`` has one entry per class (0 for a class absent from ``labels``);
+    ``mean_nodes_per_class`` averages it over the classes present; and
+    ``multi_class_node_fraction`` is the share of occupied nodes holding two or more classes.
+    """
+    n_classes = _check_count(n_classes, "n_classes")
+    codes, labels = _check_codes_labels(codes, labels, n_classes=n_classes)
+    pairs = np.unique(codes * n_classes + labels)
+    nodes_per_class = np.bincount(pairs % n_classes, minlength=n_classes)
+    _, classes_per_node = np.unique(pairs // n_classes, return_counts=True)
+    return {
+        "nodes_per_class": nodes_per_class.tolist(),
+        "mean_nodes_per_class": float(nodes_per_class[nodes_per_class > 0].mean()),
+        "multi_class_node_fraction": float(np.mean(classes_per_node >= 2)),
+    }
+
+
+def code_diversity(codes: Any, n_nodes: int) -> dict[str, Any]:
+    """Return the effective number of codes ``exp(H(code))`` and how many nodes are in use."""
+    n_nodes = _check_count(n_nodes, "n_nodes")
+    codes = _check_indices(codes, "codes", n_nodes)
+    counts = np.bincount(codes, minlength=n_nodes)
+    nodes_used = int(np.count_nonzero(counts))
+    return {
+        "effective_codes": float(np.exp(_entropy(counts))),
+        "nodes_used": nodes_used,
+        "fraction_nodes_used": nodes_used / n_nodes,
+    }
+
+
+def node_majority_labels(codes: Any, labels: Any, n_nodes: int, n_classes: int) -> np.ndarray:
+    """Return the majority class of the inputs each node wins, shape ``(n_nodes,)``.
+
+    Ties go to the smallest class index; nodes that win no input get -1.
+    """
+    n_nodes = _check_count(n_nodes, "n_nodes")
+    n_classes = _check_count(n_classes, "n_classes")
+    codes, labels = _check_codes_labels(codes, labels, n_nodes, n_classes)
+    table = np.bincount(codes * n_classes + labels, minlength=n_nodes * n_classes)
+    table = table.reshape(n_nodes, n_classes)
+    return np.where(table.sum(axis=1) > 0, table.argmax(axis=1), -1)
+
+
+def readout(node_labels: Any, codes: Any) -> np.ndarray:
+    """Return the class predicted for each input from its code (-1 for unlabeled nodes)."""
+    node_labels = _check_node_labels(node_labels)
+    codes = _check_indices(codes, "codes", len(node_labels))
+    return node_labels[codes]
+
+
+def readout_accuracy(node_labels: Any, codes: Any, labels: Any) -> float:
+    """Return the share of inputs whose code's node label is their class.
+
+    A code landing on an unlabeled node (-1) counts as wrong.
+    """
+    predicted = readout(node_labels, codes)
+    labels = _check_indices(labels, "labels")
+    _check_same_length(predicted, labels, "codes", "labels")
+    return float(np.mean(predicted == labels))
+
+
+def normalized_mutual_information(codes: Any, labels: Any) -> float:
+    """Return scikit-learn's normalized mutual information between code and class."""
+    codes, labels = _check_codes_labels(codes, labels)
+    return float(normalized_mutual_info_score(labels, codes))
+
+
+def som_quality(som: Any, data: Any) -> dict[str, float]:
+    """Return MiniSom's quantization and topographic errors of ``som`` on ``data``."""
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2 or len(data) == 0:
+        raise ValueError(f"data must be a non-empty 2-D array, got shape {data.shape}")
+    return {
+        "quantization_error": float(som.quantization_error(data)),
+        "topographic_error": float(som.topographic_error(data)),
+    }
+
+
+def code_retention(clean_codes: Any, other_codes: Any) -> float:
+    """Return the share of inputs whose code is unchanged (e.g. under a perturbation)."""
+    clean_codes = _check_indices(clean_codes, "clean_codes")
+    other_codes = _check_indices(other_codes, "other_codes")
+    _check_same_length(clean_codes, other_codes, "clean_codes", "other_codes")
+    return float(np.mean(clean_codes == other_codes))
+
+
+def mean_grid_distance(clean_codes: Any, other_codes: Any, coordinates: Any) -> float:
+    """Return the mean Euclidean distance on the SOM grid between paired codes.
+
+    ``coordinates`` is an ``(n_nodes, 2)`` array of node grid positions.
+    """
+    coordinates = np.asarray(coordinates, dtype=float)
+    if coordinates.ndim != 2 or coordinates.shape[1] != 2:
+        raise ValueError(f"coordinates must have shape (n_nodes, 2), got {coordinates.shape}")
+    n_nodes = len(coordinates)
+    clean_codes = _check_indices(clean_codes, "clean_codes", n_nodes)
+    other_codes = _check_indices(other_codes, "other_codes", n_nodes)
+    _check_same_length(clean_codes, other_codes, "clean_codes", "other_codes")
+    steps = coordinates[clean_codes] - coordinates[other_codes]
+    return float(np.linalg.norm(steps, axis=1).mean())
+
+
+def layer_measures(
+    fit_codes: Any,
+    fit_labels: Any,
+    test_codes: Any,
+    test_labels: Any,
+    n_nodes: int,
+    n_classes: int,
+    predictions: Any = None,
+) -> dict[str, float | list]:
+    """Return all measures of one layer as a flat JSON-serializable dict.
+
+    Node labels come from the fit codes; every other measure uses the test codes.
+    ``readout_agreement`` (readout vs. the network's ``predictions``) is present only
+    when ``predictions`` is given.
+    """
+    node_labels = node_majority_labels(fit_codes, fit_labels, n_nodes, n_classes)
+    test_codes, test_labels = _check_codes_labels(test_codes, test_labels, n_nodes, n_classes)
+    predicted = node_labels[test_codes]
+    measures: dict[str, float | list] = {
+        "homogeneity_index": homogeneity_index(test_codes, test_labels),
+        "nmi": normalized_mutual_information(test_codes, test_labels),
+        **code_diversity(test_codes, n_nodes),
+        **class_node_occupancy(test_codes, test_labels, n_classes),
+        "readout_accuracy": float(np.mean(predicted == test_labels)),
+        "unlabeled_share": float(np.mean(predicted == -1)),
+    }
+    if predictions is not None:
+        predictions = _check_indices(predictions, "predictions", n_classes)
+        _check_same_length(test_codes, predictions, "test_codes", "predictions")
+        measures["readout_agreement"] = float(np.mean(predicted == predictions))
+    return measures

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from minisom import MiniSom
+from sklearn.metrics import homogeneity_score, normalized_mutual_info_score
+
+from helpers.metrics import (
+    class_node_occupancy,
+    code_diversity,
+    code_retention,
+    homogeneity_index,
+    layer_measures,
+    mean_grid_distance,
+    node_majority_labels,
+    normalized_mutual_information,
+    readout,
+    readout_accuracy,
+    som_quality,
+)
+
+# Three classes, two codes each, every code used by exactly one class.
+PURE_LABELS = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 1, 2])
+PURE_CODES = 2 * PURE_LABELS + np.array([0, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 1])
+
+
+def independent_codes(n_nodes: int = 4, n_classes: int = 3, copies: int = 2):
+    """Every class spread evenly over the same nodes: each (node, class) pair `copies` times."""
+    node, label, _ = np.indices((n_nodes, n_classes, copies))
+    return node.ravel(), label.ravel()
+
+
+# --- homogeneity index -----------------------------------------------------------------
+
+
+def test_class_pure_codes_give_index_zero():
+    assert homogeneity_index(PURE_CODES, PURE_LABELS) == 0.0
+
+
+def test_single_code_gives_index_one():
+    assert homogeneity_index(np.zeros(12, dtype=int), PURE_LABELS) == 1.0
+
+
+def test_codes_independent_of_class_give_index_one():
+    codes, labels = independent_codes()
+    assert homogeneity_index(codes, labels) == pytest.approx(1.0, abs=1e-12)
+    assert normalized_mutual_information(codes, labels) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_intermediate_case_by_hand():
+    # Node 0 holds classes {0, 0, 1, 1}, node 1 holds {0, 0}.
+    codes = np.array([0, 0, 0, 0, 1, 1])
+    labels = np.array([0, 0, 1, 1, 0, 0])
+    # H(class): class 0 has 4/6, class 1 has 2/6 -> ln 3 - (2/3) ln 2.
+    h_class = -(2 / 3) * math.log(2 / 3) - (1 / 3) * math.log(1 / 3)
+    assert h_class == pytest.approx(math.log(3) - (2 / 3) * math.log(2))
+    # H(class | code): node 0 (weight 4/6) has entropy ln 2, node 1 (weight 2/6) has 0.
+    h_class_given_code = (4 / 6) * math.log(2) + (2 / 6) * 0.0
+    expected = h_class_given_code / h_class  # about 0.726
+    assert expected == pytest.approx(0.7260, abs=1e-4)
+    assert homogeneity_index(codes, labels) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_index_is_one_minus_sklearn_homogeneity(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, size=300)
+    codes = rng.integers(0, 25, size=300) + 5 * (labels == 0)  # some class dependence
+    expected = 1.0 - homogeneity_score(labels, codes)
+    assert homogeneity_index(codes, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_single_class_is_index_zero_like_sklearn():
+    codes = np.array([0, 3, 3, 7])
+    labels = np.zeros(4, dtype=int)
+    assert homogeneity_index(codes, labels) == 0.0
+    assert homogeneity_index(codes, labels) == 1.0 - homogeneity_score(labels, codes)
+
+
+def test_nmi_matches_sklearn():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 3, size=100)
+    codes = rng.integers(0, 9, size=100)
+    expected = normalized_mutual_info_score(labels, codes)
+    assert normalized_mutual_information(codes, labels) == pytest.approx(expected)
+    assert normalized_mutual_information(PURE_LABELS, PURE_LABELS) == pytest.approx(1.0)
+
+
+# --- occupancy and diversity ------------------------------------------------------------
+
+
+def test_class_node_occupancy_by_hand():
+    codes = np.array([0, 0, 1, 1, 2, 3])
+    labels = np.array([0, 1, 1, 1, 2, 2])
+    out = class_node_occupancy(codes, labels, n_classes=4)
+    # class 0 -> {0}, class 1 -> {0, 1}, class 2 -> {2, 3}, class 3 absent.
+    assert out["nodes_per_class"] == [1, 2, 2, 0]
+    assert out["mean_nodes_per_class"] == pytest.approx(5 / 3)  # over the classes present
+    # Occupied nodes 0, 1, 2, 3; only node 0 holds two classes.
+    assert out["multi_class_node_fraction"] == pytest.approx(1 / 4)
+
+
+def test_occupancy_of_pure_and_independent_codes():
+    pure = class_node_occupancy(PURE_CODES, PURE_LABELS, n_classes=3)
+    assert pure["nodes_per_class"] == [2, 2, 2]
+    assert pure["multi_class_node_fraction"] == 0.0
+    codes, labels = independent_codes()
+    shared = class_node_occupancy(codes, labels, n_classes=3)
+    assert shared["nodes_per_class"] == [4, 4, 4]
+    assert shared["multi_class_node_fraction"] == 1.0
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 16])
+def test_effective_codes_of_uniform_use(k):
+    codes = np.tile(np.arange(k), 3)
+    out = code_diversity(codes, n_nodes=20)
+    assert out["effective_codes"] == pytest.approx(k)
+    assert out["nodes_used"] == k
+    assert out["fraction_nodes_used"] == pytest.approx(k / 20)
+
+
+def test_effective_codes_of_uneven_use():
+    codes = np.array([0, 0, 0, 1])  # p = (3/4, 1/4)
+    entropy = -0.75 * math.log(0.75) - 0.25 * math.log(0.25)
+    assert code_diversity(codes, n_nodes=2)["effective_codes"] == pytest.approx(math.exp(entropy))
+
+
+# --- readout ------------------------------------------------------------------------------
+
+
+def test_majority_labels_with_ties_and_empty_nodes():
+    codes = np.array([0, 0, 0, 1, 1, 3])
+    labels = np.array([2, 2, 1, 0, 1, 2])
+    node_labels = node_majority_labels(codes, labels, n_nodes=5, n_classes=3)
+    # node 0: two 2s beat one 1; node 1: 0 and 1 tie -> 0; nodes 2 and 4 empty.
+    np.testing.assert_array_equal(node_labels, [2, 0, -1, 2, -1])
+
+
+def test_readout_with_unlabeled_nodes():
+    node_labels = np.array([2, 0, -1, 2, -1])
+    codes = np.array([0, 1, 2, 3, 4, 0])
+    labels = np.array([2, 1, 0, 2, 0, 2])
+    np.testing.assert_array_equal(readout(node_labels, codes), [2, 0, -1, 2, -1, 2])
+    assert readout_accuracy(node_labels, codes, labels) == pytest.approx(3 / 6)
+
+
+def test_class_pure_codes_read_out_perfectly():
+    node_labels = node_majority_labels(PURE_CODES, PURE_LABELS, n_nodes=6, n_classes=3)
+    np.testing.assert_array_equal(node_labels, [0, 0, 1, 1, 2, 2])
+    assert readout_accuracy(node_labels, PURE_CODES, PURE_LABELS) == 1.0
+
+
+# --- layer bundle ----------------------------------------------------------------------------
+
+
+def test_layer_measures_bundle():
+    fit_codes = np.array([0, 0, 0, 1, 1, 3])
+    fit_labels = np.array([2, 2, 1, 0, 1, 2])
+    test_codes = np.array([0, 1, 2, 3, 4, 0])
+    test_labels = np.array([2, 1, 0, 2, 0, 2])
+    predictions = np.array([2, 0, 0, 1, 0, 2])
+    out = layer_measures(fit_codes, fit_labels, test_codes, test_labels, 5, 3, predictions)
+    json.dumps(out)
+    assert set(out) == {
+        "homogeneity_index", "nmi", "effective_codes", "nodes_used", "fraction_nodes_used",
+        "mean_nodes_per_class", "multi_class_node_fraction", "nodes_per_class",
+        "readout_accuracy", "unlabeled_share", "readout_agreement",
+    }  # fmt: skip
+    assert out["homogeneity_index"] == homogeneity_index(test_codes, test_labels)
+    assert out["nmi"] == normalized_mutual_information(test_codes, test_labels)
+    assert out["nodes_used"] == 5
+    assert out["nodes_per_class"] == [2, 1, 2]  # class 0 on codes 2 and 4
+    # Readout from the fit codes is [2, 0, -1, 2, -1, 2] (see the readout tests).
+    assert out["readout_accuracy"] == pytest.approx(3 / 6)
+    assert out["unlabeled_share"] == pytest.approx(2 / 6)
+    assert out["readout_agreement"] == pytest.approx(3 / 6)
+    assert all(type(v) in (float, int, list) for v in out.values())
+
+    without = layer_measures(fit_codes, fit_labels, test_codes, test_labels, 5, 3)
+    assert "readout_agreement" not in without
+
+
+# --- SOM quality and adversarial comparisons --------------------------------------------------
+
+
+def test_som_quality_matches_minisom():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(60, 3))
+    som = MiniSom(3, 4, 3, sigma=1.0, learning_rate=0.5, random_seed=0)
+    som.train_random(data, 200)
+    out = som_quality(som, data)
+    assert out == {
+        "quantization_error": pytest.approx(som.quantization_error(data)),
+        "topographic_error": pytest.approx(som.topographic_error(data)),
+    }
+    assert all(type(v) is float for v in out.values())
+
+
+def test_code_retention_by_hand():
+    assert code_retention([0, 1, 2, 3], [0, 1, 3, 0]) == pytest.approx(0.5)
+    assert code_retention([4, 4], [4, 4]) == 1.0
+
+
+def test_mean_grid_distance_by_hand():
+    coordinates = np.array([[0, 0], [3, 4], [0, 4], [3, 0]])
+    # 0 -> 1 is a 3-4-5 step, 0 -> 0 stays, 2 -> 3 is the other diagonal (also 5).
+    assert mean_grid_distance([0, 0, 2], [1, 0, 3], coordinates) == pytest.approx(10 / 3)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "labels", "match"),
+    [
+        ([0, 1, 2], [0, 1], "same length"),
+        ([0, -1], [0, 1], "codes must be non-negative"),
+        ([0, 1], [0, -2], "labels must be non-negative"),
+        ([0.0, 1.0], [0, 1], "codes must hold integers"),
+        ([0, 1], [True, False], "labels must hold integers"),
+        ([], [], "codes must not be empty"),
+        ([[0, 1]], [[0, 1]], "codes must be a 1-D array"),
+    ],
+)
+def test_bad_codes_or_labels(codes, labels, match):
+    with pytest.raises(ValueError, match=match):
+        homogeneity_index(codes, labels)
+
+
+def test_out_of_range_indices():
+    with pytest.raises(ValueError, match="codes must be < 4"):
+        code_diversity([0, 4], n_nodes=4)
+    with pytest.raises(ValueError, match="labels must be < 2"):
+        class_node_occupancy([0, 1], [0, 2], n_classes=2)
+    with pytest.raises(ValueError, match="codes must be < 3"):
+        readout([0, 1, -1], [3])
+    with pytest.raises(ValueError, match="predictions must be < 2"):
+        layer_measures([0], [0], [0], [1], 1, 2, predictions=[5])
+    with pytest.raises(ValueError, match="n_nodes must be a positive integer"):
+        code_diversity([0], n_nodes=0)
+
+
+def test_bad_node_labels_coordinates_and_pairs():
+    with pytest.raises(ValueError, match="node_labels must be >= -1"):
+        readout([0, -2], [0])
+    with pytest.raises(ValueError, match="node_labels must be a non-empty 1-D integer array"):
+        readout([0.5, 1.0], [0])
+    with pytest.raises(ValueError, match=r"coordinates must have shape \(n_nodes, 2\)"):
+        mean_grid_distance([0], [0], np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="clean_codes and other_codes must have the same length"):
+        code_retention([0, 1], [0])
+    with pytest.raises(ValueError, match="codes and labels must have the same length"):
+        readout_accuracy([0, 1], [0, 1], [0])
