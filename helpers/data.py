@@ -74,7 +74,7 @@ def load_split(name: str, train: bool, root: Path | str = DATA_DIR) -> tuple[tor
     """Images as float32 (N, C, H, W) in [0, 1] and labels as int64 (N,)."""
     images, labels = _load_uint8(name, train, str(root))
     x = torch.from_numpy(images).float().div_(255.0)
-    return x, torch.from_numpy(labels)
+    return x, torch.from_numpy(labels.copy())  # copies: callers may edit them in place
 
 
 @lru_cache(maxsize=8)
