@@ -19,6 +19,7 @@ __all__ = [
     "homogeneity_index",
     "layer_measures",
     "mean_grid_distance",
+    "node_class_counts",
     "node_majority_labels",
     "normalized_mutual_information",
     "readout",
@@ -142,16 +143,21 @@ def code_diversity(codes: Any, n_nodes: int) -> dict[str, Any]:
     }
 
 
+def node_class_counts(codes: Any, labels: Any, n_nodes: int, n_classes: int) -> np.ndarray:
+    """Return how many inputs of each class each node wins, shape ``(n_nodes, n_classes)``."""
+    n_nodes = _check_count(n_nodes, "n_nodes")
+    n_classes = _check_count(n_classes, "n_classes")
+    codes, labels = _check_codes_labels(codes, labels, n_nodes, n_classes)
+    table = np.bincount(codes * n_classes + labels, minlength=n_nodes * n_classes)
+    return table.reshape(n_nodes, n_classes)
+
+
 def node_majority_labels(codes: Any, labels: Any, n_nodes: int, n_classes: int) -> np.ndarray:
     """Return the majority class of the inputs each node wins, shape ``(n_nodes,)``.
 
     Ties go to the smallest class index; nodes that win no input get -1.
     """
-    n_nodes = _check_count(n_nodes, "n_nodes")
-    n_classes = _check_count(n_classes, "n_classes")
-    codes, labels = _check_codes_labels(codes, labels, n_nodes, n_classes)
-    table = np.bincount(codes * n_classes + labels, minlength=n_nodes * n_classes)
-    table = table.reshape(n_nodes, n_classes)
+    table = node_class_counts(codes, labels, n_nodes, n_classes)
     return np.where(table.sum(axis=1) > 0, table.argmax(axis=1), -1)
 
 
