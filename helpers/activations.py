@@ -70,20 +70,26 @@ def extract_activations(
 
 @dataclass
 class Standardizer:
-    """Per-feature standardization fit on one set of layer activations, applied to others."""
+    """Per-layer standardization fit on one set of activations, applied unchanged to others.
+
+    Each feature is centered on its mean; each layer is divided by one scale, the root mean square of
+    its features' standard deviations, so that features have unit variance on average. One scale per
+    layer (rather than per feature) keeps the layer's own geometry: near-constant features, such as
+    border pixels or rarely active ReLUs, are not blown up, so a small change there (noise, or an
+    attack) does not dominate the distances to the SOM's prototypes.
+    """
 
     mean: dict[str, np.ndarray]
-    std: dict[str, np.ndarray]
+    scale: dict[str, float]
 
     @classmethod
     def fit(cls, activations: Mapping[str, np.ndarray]) -> Standardizer:
         mean = {k: a.mean(axis=0) for k, a in activations.items()}
-        std = {k: a.std(axis=0) for k, a in activations.items()}
-        std = {k: np.where(s > 1e-8, s, 1.0).astype(np.float32) for k, s in std.items()}
-        return cls(mean, std)
+        rms = {k: float(np.sqrt(a.var(axis=0).mean())) for k, a in activations.items()}
+        return cls(mean, {k: s if s > 1e-8 else 1.0 for k, s in rms.items()})
 
     def transform(self, activations: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = [k for k in activations if k not in self.mean]
         if missing:
             raise ValueError(f"No standardization fit for layer(s) {missing}; fit on {list(self.mean)}.")
-        return {k: ((a - self.mean[k]) / self.std[k]).astype(np.float32) for k, a in activations.items()}
+        return {k: ((a - self.mean[k]) / self.scale[k]).astype(np.float32) for k, a in activations.items()}

@@ -106,7 +106,7 @@ def _extract_shipped_gz(raw_folder: Path) -> None:
             tmp.replace(target)
 
 
-def training_subset(
+def random_subset(
     x: torch.Tensor, y: torch.Tensor, n: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded random subset of `n` examples."""

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from helpers.data import dataset_info, load_split, training_subset, with_label_noise
+from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
 from helpers.models import ARCHITECTURES, build_model
 
@@ -110,7 +110,7 @@ def training_data(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """The training images and (possibly noisy) labels a configuration trains on."""
     x, y = load_split(config.dataset, train=True)
     if config.n_train is not None:
-        x, y = training_subset(x, y, config.n_train, seed=config.seed)
+        x, y = random_subset(x, y, config.n_train, seed=config.seed)
     if config.label_noise > 0:
         y = with_label_noise(y, config.label_noise, dataset_info(config.dataset).n_classes, config.seed)
     return x, y

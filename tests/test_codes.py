@@ -7,7 +7,7 @@ from matplotlib import pyplot as plt
 
 from helpers import metrics, plots
 from helpers.codes import fit_codebook
-from helpers.data import load_split, training_subset
+from helpers.data import load_split, random_subset
 from helpers.models import build_model
 from helpers.som import bmu_indices
 
@@ -17,7 +17,7 @@ def setup():
     torch.manual_seed(0)
     model = build_model("mnist_cnn").eval()
     x, y = load_split("mnist", train=False)
-    x, y = training_subset(x, y, 400, seed=0)
+    x, y = random_subset(x, y, 400, seed=0)
     book = fit_codebook(model, x[:300], y[:300], som_size=5, num_iteration=5, pool_size=2, progress=False)
     return model, book, x, y.numpy()
 

@@ -25,7 +25,7 @@ from helpers.data import (
     dataset_info,
     holdout_split,
     load_split,
-    training_subset,
+    random_subset,
     with_label_noise,
 )
 from helpers.io import DATA_DIR
@@ -377,31 +377,31 @@ def toy() -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.arange(50)
 
 
-def test_training_subset_is_seeded_rows_of_the_original(toy):
+def test_random_subset_is_seeded_rows_of_the_original(toy):
     x, y = toy
-    xs, ys = training_subset(x, y, 20, seed=0)
+    xs, ys = random_subset(x, y, 20, seed=0)
     assert xs.shape == (20, 3) and ys.shape == (20,)
     assert len(set(ys.tolist())) == 20  # without replacement
     assert torch.equal(xs, x[ys])  # pairs (x, y) kept together
-    again = training_subset(x, y, 20, seed=0)
+    again = random_subset(x, y, 20, seed=0)
     assert torch.equal(again[0], xs) and torch.equal(again[1], ys)
-    other = training_subset(x, y, 20, seed=1)
+    other = random_subset(x, y, 20, seed=1)
     assert not torch.equal(other[1], ys)
-    full = training_subset(x, y, 50, seed=3)[1]
+    full = random_subset(x, y, 50, seed=3)[1]
     assert sorted(full.tolist()) == list(range(50))
 
 
-def test_training_subset_on_mnist_keeps_pairs(mnist_test):
+def test_random_subset_on_mnist_keeps_pairs(mnist_test):
     x, y = mnist_test
-    xs, ys = training_subset(x, y, 100, seed=5)
+    xs, ys = random_subset(x, y, 100, seed=5)
     index = torch.randperm(len(x), generator=torch.Generator().manual_seed(5))[:100]
     assert torch.equal(xs, x[index]) and torch.equal(ys, y[index])
 
 
 @pytest.mark.parametrize("n", [0, -1, 51])
-def test_training_subset_bad_size(toy, n):
+def test_random_subset_bad_size(toy, n):
     with pytest.raises(ValueError):
-        training_subset(*toy, n, seed=0)
+        random_subset(*toy, n, seed=0)
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 0.77, 1.0])
