@@ -15,8 +15,8 @@ $(INSTALLED):
 
 # The helpers package, installed editable from this checkout (re-pointed if the venv served another).
 install: $(INSTALLED)
-	@cd / && $(abspath $(PYTHON)) -c "import helpers, pathlib, sys; \
-	sys.exit(pathlib.Path(helpers.__file__).resolve().parents[1] != pathlib.Path('$(CURDIR)').resolve())" \
+	@(cd / && $(abspath $(PYTHON)) -c "import helpers, pathlib, sys; \
+	sys.exit(pathlib.Path(helpers.__file__).resolve().parents[1] != pathlib.Path('$(CURDIR)').resolve())") \
 	2>/dev/null || $(PYTHON) -m pip install -q --no-deps --no-build-isolation -e .
 
 figures: install
