@@ -111,10 +111,13 @@ def _failure(executed: Path, log: Path) -> str:
     """The failing cell's error from the executed notebook, or the tail of the log."""
     if executed.exists():
         nb = nbformat.read(executed, as_version=4)
-        for cell in nb.cells:
+        code = [c for c in nb.cells  # numbered as in the source notebook, without papermill's cell
+                if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+        for number, cell in enumerate(code, start=1):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    return (f"cell {cell.get('execution_count')}: "
+                    first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                    return (f"code cell {number} ({first_line[:60]!r}): "
                             f"{output['ename']}: {output['evalue']} (see {executed})")
     tail = log.read_text(errors="replace").strip().splitlines()[-15:]
     return "\n".join(tail) + f"\n(full log: {log})"

@@ -33,7 +33,8 @@ def test_profile_parameters_go_only_to_declared_names(tmp_path) -> None:
 def test_failing_notebook_names_itself_and_the_cell_error(tmp_path) -> None:
     path = _notebook(tmp_path / "98_broken.ipynb", 'profile = "full"',
                      "raise ValueError(f'boom in {profile}')")
-    with pytest.raises(run.NotebookFailed, match="98_broken failed: cell 2: ValueError: boom in smoke"):
+    expected = r"98_broken failed: code cell 2 \(.raise ValueError.*\): ValueError: boom in smoke"
+    with pytest.raises(run.NotebookFailed, match=expected):
         run.run_notebook(path, "smoke", out_dir=tmp_path / "out")
 
 
