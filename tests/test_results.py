@@ -1,0 +1,53 @@
+"""The committed full-profile results (`figures/`) meet the series' targets and hold every measure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.io import FIGURES_DIR
+from helpers.run import discover
+
+LAYERS = ["pixels", "conv1", "conv2", "conv3", "fc", "logits"]
+CODE_MEASURES = {"homogeneity_index", "nmi", "effective_codes", "fraction_nodes_used",
+                 "mean_nodes_per_class", "multi_class_node_fraction", "readout_accuracy",
+                 "readout_agreement", "quantization_error", "topographic_error"}
+
+
+def results(notebook: str) -> dict:
+    return json.loads((FIGURES_DIR / notebook / "results.json").read_text())
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda p: p.stem)
+def test_every_lesson_has_full_profile_results_and_a_timing(path) -> None:
+    assert results(path.stem)["profile"] == "full"
+    report = json.loads((FIGURES_DIR / "run_report.json").read_text())
+    assert path.stem in {entry["notebook"] for entry in report["notebooks"]}
+
+
+def test_every_seed_reaches_the_accuracy_target() -> None:
+    trained = results("01_training")["trained"]
+    assert len(trained) >= 3
+    assert all(seed["test_accuracy"] >= 0.985 for seed in trained.values())
+
+
+def test_homogeneity_results_hold_every_measure_per_layer_with_seed_spread() -> None:
+    data = results("03_homogeneity")
+    for condition in ("trained", "untrained"):
+        for statistic in ("mean", "std"):
+            for layer in LAYERS:
+                assert CODE_MEASURES <= set(data[condition][statistic][layer])
+        assert len(data[condition]["per_seed"]) >= 3
+    assert CODE_MEASURES <= set(data["pixels"]["mean"])
+
+
+def test_pgd_at_the_largest_epsilon_fools_most_correct_inputs() -> None:
+    attacks = results("04_adversarial_codes")["attacks"]
+    largest = max(attacks["pgd"], key=float)
+    assert attacks["pgd"][largest]["success_rate"] >= 0.9
+    for name in ("fgsm", "pgd", "noise"):
+        for epsilon in attacks[name].values():
+            for layer in LAYERS:
+                assert {"code_retention", "mean_grid_distance", "readout_true", "readout_adversarial",
+                        "homogeneity_clean", "homogeneity_adversarial"} <= set(epsilon["layers"][layer])
