@@ -3,7 +3,8 @@
 
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
-REQUIREMENTS_HASH := $(shell sha256sum requirements.txt | cut -c1-12)
+REQUIREMENTS_HASH := $(shell python3 -c "import hashlib; \
+	print(hashlib.sha256(open('requirements.txt', 'rb').read()).hexdigest()[:12])")
 INSTALLED := $(VENV)/.installed-$(REQUIREMENTS_HASH)
 
 .PHONY: install figures test lab bench clean
