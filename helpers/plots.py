@@ -10,7 +10,6 @@ import seaborn as sns
 
 from helpers.io import atomic_write
 
-LAYER_PALETTE = "viridis"
 CLASS_PALETTE = "tab10"
 
 
