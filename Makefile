@@ -27,8 +27,9 @@ test: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest
 
+# Adds --allow-root when run as root (containers); extra options: make lab LAB_ARGS="--port 8890"
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PYTHON) -m helpers.lab $(LAB_ARGS)
 
 bench: install
 	$(PYTHON) -m helpers.bench som

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
-from tqdm import tqdm
 
+from helpers.checks import check_choice, check_int, check_sequence
 from helpers.models import PIXELS
+from helpers.progress import track
 
 
 def layer_names(model: nn.Module, include_pixels: bool = True) -> list[str]:
@@ -27,9 +29,8 @@ def layer_names(model: nn.Module, include_pixels: bool = True) -> list[str]:
 
 def reduce_activation(activation: torch.Tensor, pool_size: int | None) -> torch.Tensor:
     """Average-pool a (N, C, H, W) map to (N, C, s, s) and flatten; (N, D) passes through."""
+    check_int(pool_size, "pool_size", minimum=1, allow_none=True)
     if activation.dim() == 4 and pool_size is not None:
-        if pool_size < 1:
-            raise ValueError(f"pool_size must be >= 1 or None, got {pool_size}.")
         activation = F.adaptive_avg_pool2d(activation, pool_size)
     return activation.flatten(1)
 
@@ -49,16 +50,15 @@ def extract_activations(
     `pool_size=None` keeps conv maps at full resolution (flattened).
     """
     available = layer_names(model)
-    layers = list(available if layers is None else layers)
-    unknown = [name for name in layers if name not in available]
-    if unknown:
-        raise ValueError(f"Unknown layer(s) {unknown}; this model has {available}.")
+    check_int(batch_size, "batch_size", minimum=1)
+    layers = available if layers is None else check_sequence(
+        layers, "layers", partial(check_choice, choices=available))
     nodes = {node: name for node, name in model.probe_nodes.items() if name in layers}
     extractor = create_feature_extractor(model, return_nodes=nodes).eval()
     device = next(model.parameters()).device
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in layers}
     starts = range(0, len(x), batch_size)
-    for start in tqdm(starts, desc="activations", disable=not progress, leave=False):
+    for start in track(starts, desc="activations", unit="batch", enabled=progress, leave=False):
         batch = x[start:start + batch_size].to(device)
         outputs = extractor(batch)
         if PIXELS in chunks:
@@ -89,7 +89,6 @@ class Standardizer:
         return cls(mean, {k: s if s > 1e-8 else 1.0 for k, s in rms.items()})
 
     def transform(self, activations: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        missing = [k for k in activations if k not in self.mean]
-        if missing:
-            raise ValueError(f"No standardization fit for layer(s) {missing}; fit on {list(self.mean)}.")
+        for layer in activations:
+            check_choice(layer, "layer", self.mean)
         return {k: ((a - self.mean[k]) / self.scale[k]).astype(np.float32) for k, a in activations.items()}

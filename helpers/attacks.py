@@ -5,24 +5,39 @@ images themselves. Attacks run batched on the model's device with the model in e
 gradients with respect to the input only (parameter `.grad` is never touched), restore each
 module's train/eval mode afterwards, and return detached CPU tensors. `epsilon == 0` returns an
 exact copy of the input.
+
+`ATTACKS` names them for `attack(name, ...)`. `attack_sweep` runs every attack at every budget on
+an attacked set (`correctly_classified`) and keeps the perturbed images, the network's predictions
+and the success rates in an `AttackSweep`, which also gives each input's fooling budget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from helpers.training import predict_logits
+from helpers.models import predict_logits
+from helpers.progress import track
 
-__all__ = ["ATTACKS", "attack", "attack_success", "fgsm", "pgd", "sign_noise"]
-
-ATTACKS = ("fgsm", "pgd", "noise")
+__all__ = [
+    "ATTACKS",
+    "AttackSweep",
+    "attack",
+    "attack_success",
+    "attack_sweep",
+    "correctly_classified",
+    "fgsm",
+    "pgd",
+    "sign_noise",
+    "sign_noise_attack",
+]
 
 
 def fgsm(
@@ -31,13 +46,15 @@ def fgsm(
     y: torch.Tensor,
     epsilon: float,
     targeted: bool = False,
+    seed: int = 0,
     batch_size: int = 500,
     progress: bool = False,
 ) -> torch.Tensor:
     """Fast gradient sign method: one step of size `epsilon` along the sign of the loss gradient.
 
     Untargeted: ascend the cross-entropy of the true labels `y`. Targeted: `y` are the target
-    classes and the step descends their cross-entropy.
+    classes and the step descends their cross-entropy. `seed` is unused (FGSM is deterministic);
+    it is accepted so that every attack in `ATTACKS` takes the same keywords.
     """
     _check_inputs(x, y, epsilon, batch_size)
     if epsilon == 0:
@@ -72,9 +89,9 @@ def pgd(
     """
     _check_inputs(x, y, epsilon, batch_size)
     if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}.")
+        raise ValueError(f"steps must be >= 1, got {steps!r}.")
     if step_size is not None and not step_size > 0:
-        raise ValueError(f"step_size must be > 0, got {step_size}.")
+        raise ValueError(f"step_size must be > 0, got {step_size!r}.")
     if epsilon == 0:
         return _copy(x)
     step_size = 2.5 * epsilon / steps if step_size is None else step_size
@@ -85,7 +102,7 @@ def pgd(
 
     def run(xb: torch.Tensor, yb: torch.Tensor, rows: slice) -> torch.Tensor:
         x_adv = xb if start is None else (xb + start[rows].to(xb.device)).clamp(0.0, 1.0)
-        for _ in tqdm(range(steps), desc="PGD steps", disable=not progress, leave=False):
+        for _ in track(range(steps), desc="PGD steps", enabled=progress, leave=False):
             x_adv = x_adv + step_size * _ascent_direction(model, x_adv, yb, targeted).sign()
             x_adv = torch.min(torch.max(x_adv, xb - epsilon), xb + epsilon).clamp(0.0, 1.0)
         return x_adv
@@ -104,21 +121,56 @@ def sign_noise(x: torch.Tensor, epsilon: float, seed: int = 0) -> torch.Tensor:
     return (_copy(x) + epsilon * signs).clamp(0.0, 1.0)
 
 
+def sign_noise_attack(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epsilon: float,
+    seed: int = 0,
+    batch_size: int = 500,
+    progress: bool = False,
+) -> torch.Tensor:
+    """`sign_noise` with the call signature of the attacks, so that `ATTACKS` can hold it.
+
+    The labels are checked like an attack's; the model, `batch_size` and `progress` are unused
+    (the noise takes no gradient and is drawn for the whole input at once).
+    """
+    _check_labels(x, y)
+    return sign_noise(x, epsilon, seed=seed)
+
+
+ATTACKS: dict[str, Callable[..., torch.Tensor]] = {
+    "fgsm": fgsm,
+    "pgd": pgd,
+    "noise": sign_noise_attack,
+}
+"""The perturbations by name; each is called as `(model, x, y, epsilon, seed=..., batch_size=...,
+progress=...)`, PGD with more options (`steps`, `step_size`, `random_start`, `targeted`)."""
+
+
 def attack(
     name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, **kwargs: Any
 ) -> torch.Tensor:
-    """Run an attack by name: "fgsm", "pgd" or "noise" (`sign_noise`, which ignores the model).
+    """Run the perturbation `ATTACKS[name]`: "fgsm", "pgd" or "noise" (the random-sign control).
 
-    Keyword arguments go to the attack function unchanged.
+    Keyword arguments go to the attack function unchanged; every attack accepts `seed`,
+    `batch_size` and `progress`.
     """
-    if name == "fgsm":
-        return fgsm(model, x, y, epsilon, **kwargs)
-    if name == "pgd":
-        return pgd(model, x, y, epsilon, **kwargs)
-    if name == "noise":
-        _check_labels(x, y)
-        return sign_noise(x, epsilon, **kwargs)
-    raise ValueError(f"Unknown attack {name!r}; known attacks: {', '.join(ATTACKS)}.")
+    if name not in ATTACKS:
+        raise ValueError(f"name must be one of {_choices(ATTACKS)}, got {name!r}.")
+    return ATTACKS[name](model, x, y, epsilon, **kwargs)
+
+
+def correctly_classified(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inputs the model classifies correctly, and their labels: the attacked set.
+
+    Attack success and fooling budgets are only meaningful on inputs that were right when clean.
+    """
+    _check_labels(x, y)
+    correct = predict_logits(model, x, batch_size).argmax(1) == y.cpu()
+    return x[correct.to(x.device)], y[correct.to(y.device)]
 
 
 def attack_success(
@@ -141,13 +193,99 @@ def attack_success(
     else:
         if clean_predictions.shape != y.shape:
             raise ValueError(
-                f"clean_predictions has shape {tuple(clean_predictions.shape)}, "
-                f"labels have shape {tuple(y.shape)}."
+                f"clean_predictions must have the shape of the labels {tuple(y.shape)}, "
+                f"got {tuple(clean_predictions.shape)}."
             )
         counted = clean_predictions.cpu() == y
     if not counted.any():
-        raise ValueError("No input was classified correctly when clean: success is undefined.")
+        raise ValueError(
+            "clean_predictions must be right on at least one input (success counts only inputs "
+            "classified correctly when clean), got none right."
+        )
     return (predictions[counted] != y[counted]).float().mean().item()
+
+
+@dataclass
+class AttackSweep:
+    """Every perturbation of an attacked set at every budget, keyed by `(attack, epsilon)`.
+
+    `labels` are the true classes of the attacked set (all classified correctly when clean),
+    `images` the perturbed inputs, `predictions` the network's classes for them (int64, CPU) and
+    `success` the attack success rate (share misclassified).
+    """
+
+    attacks: tuple[str, ...]
+    epsilons: tuple[float, ...]
+    labels: torch.Tensor
+    images: dict[tuple[str, float], torch.Tensor]
+    predictions: dict[tuple[str, float], torch.Tensor]
+    success: dict[tuple[str, float], float]
+
+    def fooled(self, name: str, epsilon: float) -> np.ndarray:
+        """Per input: whether the network misclassifies its perturbed twin (bool array)."""
+        key = (name, epsilon)
+        if key not in self.predictions:
+            raise ValueError(
+                f"(name, epsilon) must be a pair of the sweep, attacks {self.attacks} and epsilons "
+                f"{self.epsilons}, got {key!r}."
+            )
+        return (self.predictions[key] != self.labels).numpy()
+
+    def fooling_budget(self, name: str) -> np.ndarray:
+        """Per input: the smallest epsilon > 0 of the sweep at which attack `name` fools it.
+
+        `np.inf` for an input that no budget of the sweep fools.
+        """
+        budget = np.full(len(self.labels), np.inf)
+        for epsilon in sorted((eps for eps in self.epsilons if eps > 0), reverse=True):
+            budget[self.fooled(name, epsilon)] = epsilon
+        return budget
+
+
+def attack_sweep(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attacks: Sequence[str] = ("fgsm", "pgd", "noise"),
+    epsilons: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+    pgd_steps: int = 20,
+    seed: int = 0,
+    progress: bool = False,
+) -> AttackSweep:
+    """Run every attack in `attacks` at every budget in `epsilons` on the attacked set `x`, `y`.
+
+    Every input must be classified correctly when clean (see `correctly_classified`), so that
+    success and fooling budgets count only real flips. `seed` goes to every attack (the PGD start
+    and the noise); PGD takes `pgd_steps` steps of the default size.
+    """
+    _check_labels(x, y)
+    attacks = tuple(attacks)
+    epsilons = tuple(float(eps) for eps in epsilons)
+    for eps in epsilons:
+        _check_images(x, eps)
+    for name in attacks:
+        if name not in ATTACKS:
+            raise ValueError(f"attacks must hold names from {_choices(ATTACKS)}, got {name!r}.")
+    if not attacks or not epsilons:
+        raise ValueError(f"attacks and epsilons must be non-empty, got {attacks!r} and {epsilons!r}.")
+    if len(set(attacks)) < len(attacks) or len(set(epsilons)) < len(epsilons):
+        raise ValueError(f"attacks and epsilons must not repeat, got {attacks!r} and {epsilons!r}.")
+    clean_predictions = predict_logits(model, x).argmax(1)
+    wrong = int((clean_predictions != y.cpu()).sum())
+    if wrong:
+        raise ValueError(
+            "x must hold only inputs the model classifies correctly (pass the attacked set from "
+            f"correctly_classified), got {wrong} of {len(y)} misclassified."
+        )
+    options = {"pgd": {"steps": pgd_steps}}
+    images, predictions, success = {}, {}, {}
+    pairs = [(name, eps) for name in attacks for eps in epsilons]
+    for name, eps in track(pairs, desc="attack sweep", unit="attack", enabled=progress):
+        x_adv = attack(name, model, x, y, eps, seed=seed, **options.get(name, {}))
+        images[name, eps] = x_adv
+        predictions[name, eps] = predict_logits(model, x_adv).argmax(1).to(torch.int64)
+        success[name, eps] = attack_success(model, x_adv, y, clean_predictions)
+    return AttackSweep(attacks, epsilons, y.detach().cpu().to(torch.int64), images, predictions, success)
 
 
 def _ascent_direction(
@@ -174,7 +312,7 @@ def _batched(
     device = _device(model)
     out = torch.empty(x.shape, dtype=x.dtype)
     with _eval_mode(model):
-        for start in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress):
+        for start in track(range(0, len(x), batch_size), desc=desc, unit="batch", enabled=progress):
             rows = slice(start, start + batch_size)
             xb = x[rows].detach().to(device)
             out[rows] = run(xb, y[rows].to(device), rows).detach().cpu()
@@ -206,26 +344,32 @@ def _copy(x: torch.Tensor) -> torch.Tensor:
 
 def _check_images(x: torch.Tensor, epsilon: float) -> None:
     if not 0 <= epsilon <= 1:
-        raise ValueError(f"epsilon must be in [0, 1] (pixel units), got {epsilon}.")
+        raise ValueError(f"epsilon must be in [0, 1] (pixel units), got {epsilon!r}.")
     if not torch.is_tensor(x) or not x.is_floating_point():
-        raise ValueError("x must be a float tensor of pixels in [0, 1].")
+        kind = x.dtype if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"x must be a float tensor of pixels in [0, 1], got {kind}.")
     if x.numel() and not (x.min() >= 0 and x.max() <= 1):
         raise ValueError(
-            f"Inputs must be pixels in [0, 1], got values in [{x.min().item():g}, "
-            f"{x.max().item():g}]; the models normalize internally, pass unnormalized images."
+            "x must hold pixels in [0, 1] (the models normalize internally: pass unnormalized "
+            f"images), got values in [{x.min().item():g}, {x.max().item():g}]."
         )
 
 
 def _check_labels(x: torch.Tensor, y: torch.Tensor) -> None:
     if not torch.is_tensor(y) or y.dim() != 1 or y.is_floating_point() or y.is_complex() \
             or y.dtype == torch.bool:
-        raise ValueError("Labels must be a 1-D integer tensor of class indices.")
+        kind = f"{y.dtype} of shape {tuple(y.shape)}" if torch.is_tensor(y) else type(y).__name__
+        raise ValueError(f"y must be a 1-D integer tensor of class indices, got {kind}.")
     if len(y) != len(x):
-        raise ValueError(f"x has {len(x)} inputs but y has {len(y)} labels.")
+        raise ValueError(f"y must hold one label per input ({len(x)}), got {len(y)} labels.")
 
 
 def _check_inputs(x: torch.Tensor, y: torch.Tensor, epsilon: float, batch_size: int) -> None:
     _check_images(x, epsilon)
     _check_labels(x, y)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}.")
+
+
+def _choices(table: dict[str, Any]) -> str:
+    return ", ".join(repr(name) for name in table)

@@ -3,13 +3,15 @@
 `fit_codebook` extracts every layer's activations for the clean SOM-fit images, standardizes them,
 fits one PCA-initialized SOM per layer and labels each node by the majority class it wins. The
 returned `LayerCodebook` then encodes any other images (test, adversarial, noisy) with the same
-reduction, standardization and SOMs, and measures the codes.
+reduction, standardization and SOMs, and measures the codes. `codebook_for` does it all for a
+training configuration: the model (cached or trained), the seeded SOM-fit subset, the codebook.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,10 @@ from torch import nn
 
 from helpers import metrics
 from helpers.activations import Standardizer, extract_activations
+from helpers.checks import check_choice
+from helpers.data import dataset_info, load_split, random_subset
 from helpers.som import fit_layer_soms, grid_coordinates, layer_codes
+from helpers.training import CHECKPOINT_DIR, TrainConfig, load_or_train
 
 
 @dataclass
@@ -66,7 +71,27 @@ class LayerCodebook:
 
     def encode(self, model: nn.Module, x: torch.Tensor, progress: bool = False) -> dict[str, np.ndarray]:
         """Codes (winning node per input) at every layer."""
-        return layer_codes(self.soms, self.activations(model, x, progress))
+        return self.encode_activations(self.activations(model, x, progress))
+
+    def encode_activations(self, activations: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Codes of precomputed standardized activations (from `activations`), for the layers given."""
+        for layer in activations:
+            check_choice(layer, "layer", self.soms)
+        return layer_codes({layer: self.soms[layer] for layer in activations}, activations)
+
+    def class_counts(self, layer: str) -> np.ndarray:
+        """(n_nodes, n_classes): how many SOM-fit inputs of each class each node of `layer` wins."""
+        check_choice(layer, "layer", self.soms)
+        return metrics.node_class_counts(self.fit_codes[layer], self.fit_labels, self.n_nodes, self.n_classes)
+
+    def readout(self, layer: str, codes: np.ndarray) -> np.ndarray:
+        """The class each code of `layer` is read as: its node's label (-1 for a node no fit input won)."""
+        check_choice(layer, "layer", self.soms)
+        return metrics.readout(self.node_labels[layer], codes)
+
+    def sharing(self, layer: str) -> np.ndarray:
+        """Per node of `layer`: class entropy of its fit inputs / log(n_classes); NaN for empty nodes."""
+        return metrics.node_sharing(self.class_counts(layer))
 
     def measures(
         self, codes: dict[str, np.ndarray], labels: np.ndarray, predictions: np.ndarray | None = None
@@ -77,6 +102,12 @@ class LayerCodebook:
                                           labels, self.n_nodes, self.n_classes, predictions)
             for layer in self.layers
         }
+
+    def distance_map(self, layer: str) -> np.ndarray:
+        """U-matrix of `layer`'s SOM, (rows, cols): each node's mean distance to its grid neighbours' weights,
+        divided by the largest (MiniSom's ``distance_map(scaling="mean")``, so edge nodes are not lighter)."""
+        check_choice(layer, "layer", self.soms)
+        return self.soms[layer].distance_map(scaling="mean")
 
     def quality(self, activations: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
         """Quantization and topographic error of every layer's SOM on standardized activations."""
@@ -97,8 +128,54 @@ def fit_codebook(
 ) -> LayerCodebook:
     """Fit one SOM per layer on the clean images `x_fit` (labels `y_fit`)."""
     raw = extract_activations(model, x_fit, layers=layers, pool_size=pool_size, progress=progress)
-    standardizer = Standardizer.fit(raw)
-    fit = standardizer.transform(raw)
+    return fit_codebook_on_activations(raw, y_fit, n_classes=n_classes, som_size=som_size,
+                                       num_iteration=num_iteration, pool_size=pool_size, seed=seed)
+
+
+def fit_codebook_on_activations(
+    activations: Mapping[str, np.ndarray],
+    labels: torch.Tensor | np.ndarray,
+    n_classes: int = 10,
+    som_size: int = 15,
+    num_iteration: int = 30,
+    pool_size: int | None = None,
+    seed: int = 0,
+) -> LayerCodebook:
+    """Standardize reduced activations given per layer (n_inputs, n_features) and fit one SOM each.
+
+    For features no model extracts, such as average-pooled pixels (a control): encode other inputs
+    with ``encode_activations(codebook.standardizer.transform(raw))``. ``pool_size`` only records
+    how the activations were reduced.
+    """
+    standardizer = Standardizer.fit(activations)
+    fit = standardizer.transform(activations)
     soms = fit_layer_soms(fit, size=som_size, num_iteration=num_iteration, seed=seed)
     return LayerCodebook(soms, standardizer, pool_size, layer_codes(soms, fit),
-                         np.asarray(y_fit), n_classes)
+                         np.asarray(labels), n_classes)
+
+
+def codebook_for(
+    config: TrainConfig,
+    n_som_fit: int = 5000,
+    som_size: int = 15,
+    som_iterations: int = 30,
+    pool_size: int | None = 4,
+    seed: int | None = None,
+    device: torch.device | None = None,
+    progress: bool = True,
+    cache_dir: Path = CHECKPOINT_DIR,
+) -> tuple[nn.Module, dict[str, Any], LayerCodebook]:
+    """The model of `config` (`load_or_train`), its training record, and a codebook fit on it.
+
+    The SOMs are fit on a seeded random subset of `n_som_fit` training images,
+    `random_subset(x_train, y_train, n_som_fit, seed)`, and seeded with the same `seed`
+    (default: the training seed, `config.seed`), as lessons 02 onward do.
+    """
+    seed = config.seed if seed is None else seed
+    model, record = load_or_train(config, cache_dir=cache_dir, device=device, progress=progress)
+    x_train, y_train = load_split(config.dataset, train=True)
+    x_fit, y_fit = random_subset(x_train, y_train, n_som_fit, seed=seed)
+    codebook = fit_codebook(model, x_fit, y_fit, n_classes=dataset_info(config.dataset).n_classes,
+                            som_size=som_size, num_iteration=som_iterations, pool_size=pool_size,
+                            seed=seed, progress=progress)
+    return model, record, codebook

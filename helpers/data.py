@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torchvision import datasets
 
+from helpers.checks import check_choice, check_int, check_number
 from helpers.io import DATA_DIR
 
 
@@ -65,9 +66,7 @@ class DatasetUnavailableError(RuntimeError):
 
 def dataset_info(name: str) -> DatasetInfo:
     """Look up a data set by name, with an error that lists the known ones."""
-    if name not in DATASETS:
-        raise ValueError(f"Unknown data set {name!r}; known data sets: {', '.join(DATASETS)}.")
-    return DATASETS[name]
+    return DATASETS[check_choice(name, "dataset", DATASETS)]
 
 
 def load_split(name: str, train: bool, root: Path | str = DATA_DIR) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,12 +79,22 @@ def load_split(name: str, train: bool, root: Path | str = DATA_DIR) -> tuple[tor
 @lru_cache(maxsize=8)
 def _load_uint8(name: str, train: bool, root: str) -> tuple[np.ndarray, np.ndarray]:
     info = dataset_info(name)
-    if info.torchvision_class is not datasets.CIFAR10:
-        _extract_shipped_gz(Path(root) / info.folder)
+    folder = Path(root) / info.folder
+    shipped = info.torchvision_class is not datasets.CIFAR10
+    if shipped:
+        _extract_shipped_gz(folder)
     try:
-        ds = info.torchvision_class(root=root, train=train, download=True)
-    except (OSError, RuntimeError) as error:  # urllib's URLError is an OSError
-        folder = Path(root) / info.folder
+        try:
+            ds = info.torchvision_class(root=root, train=train, download=True)
+        except (OSError, RuntimeError, ValueError) as error:
+            if not (shipped and list(folder.glob("*-ubyte.gz"))):
+                raise
+            # the unpacked files are a cache of the .gz files: unpack again rather than fail
+            print(f"The unpacked files in {folder} cannot be read ({type(error).__name__}: {error}); "
+                  "unpacking the .gz files beside them again.")
+            _extract_shipped_gz(folder, overwrite=True)
+            ds = info.torchvision_class(root=root, train=train, download=True)
+    except (OSError, RuntimeError, ValueError) as error:  # urllib's URLError is an OSError
         raise DatasetUnavailableError(
             f"Data set {name!r} is not in {folder} and could not be downloaded ({error}). "
             f"Put these files there and run again: {', '.join(info.files)}."
@@ -95,11 +104,11 @@ def _load_uint8(name: str, train: bool, root: str) -> tuple[np.ndarray, np.ndarr
     return np.ascontiguousarray(images), np.asarray(ds.targets, dtype=np.int64)
 
 
-def _extract_shipped_gz(raw_folder: Path) -> None:
-    """Unpack `*.gz` idx files beside themselves when the uncompressed file is missing."""
+def _extract_shipped_gz(raw_folder: Path, overwrite: bool = False) -> None:
+    """Unpack `*.gz` idx files beside themselves when the uncompressed file is missing (or always)."""
     for archive in raw_folder.glob("*-ubyte.gz"):
         target = archive.with_suffix("")
-        if not target.exists():
+        if overwrite or not target.exists():
             tmp = target.with_name(target.name + ".partial")
             with gzip.open(archive, "rb") as src, open(tmp, "wb") as dst:
                 shutil.copyfileobj(src, dst)
@@ -110,16 +119,14 @@ def random_subset(
     x: torch.Tensor, y: torch.Tensor, n: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded random subset of `n` examples."""
-    if not 0 < n <= len(x):
-        raise ValueError(f"Subset size must be between 1 and {len(x)}, got {n}.")
+    check_int(n, "n", minimum=1, maximum=len(x))
     index = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
     return x[index], y[index]
 
 
 def with_label_noise(y: torch.Tensor, fraction: float, n_classes: int, seed: int) -> torch.Tensor:
     """Copy of `y` where a seeded `fraction` of labels is replaced by a different, random class."""
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"Label-noise fraction must be in [0, 1], got {fraction}.")
+    check_number(fraction, "fraction", minimum=0, maximum=1)
     generator = torch.Generator().manual_seed(seed)
     noisy = y.clone()
     n_noisy = round(fraction * len(y))
@@ -133,8 +140,7 @@ def holdout_split(
     x: torch.Tensor, y: torch.Tensor, n_holdout: int, seed: int
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Split off a seeded held-out set of `n_holdout` examples: ((x, y) rest, (x, y) held out)."""
-    if not 0 < n_holdout < len(x):
-        raise ValueError(f"Held-out size must be between 1 and {len(x) - 1}, got {n_holdout}.")
+    check_int(n_holdout, "n_holdout", minimum=1, maximum=len(x) - 1)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     rest, held = order[n_holdout:], order[:n_holdout]
     return (x[rest], y[rest]), (x[held], y[held])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -27,6 +28,18 @@ def output_dir(notebook: str, profile: str) -> Path:
     return path
 
 
+def repo_relative(path: Path | str) -> str:
+    """`path` relative to the repository root, in POSIX form (`figures/00_overview/x.png`).
+
+    Results files store paths this way, so they do not depend on where the series was run.
+    A relative `path` is taken from the current directory, as `open` would.
+    """
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(REPO_ROOT):
+        raise ValueError(f"path must be inside the repository {REPO_ROOT}, got {str(path)!r}.")
+    return resolved.relative_to(REPO_ROOT).as_posix()
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it into place.
 
@@ -46,8 +59,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def save_json(data: Any, path: Path) -> Path:
-    """Write `data` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=False, default=_to_builtin) + "\n"
+    """Write `data` as indented, strict JSON, atomically.
+
+    numpy and torch numbers and arrays become plain numbers and lists; NaN and +/-inf (an
+    undefined or unbounded measure) become `null`, since JSON has no such numbers.
+    """
+    text = json.dumps(_to_json(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
@@ -56,8 +73,19 @@ def save_results(results: dict[str, Any], out_dir: Path) -> Path:
     return save_json(results, Path(out_dir) / "results.json")
 
 
-def _to_builtin(value: Any) -> Any:
-    """JSON fallback for numpy scalars and arrays."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"Cannot write {type(value).__name__} to JSON")
+def _to_json(value: Any) -> Any:
+    """`value` with containers, numpy and torch values made JSON-ready and non-finite floats None."""
+    if isinstance(value, dict):
+        return {key.item() if hasattr(key, "item") else key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "tolist"):  # numpy and torch scalars and arrays
+        return _to_json(value.tolist())
+    raise TypeError(
+        f"data must hold only dicts, lists, strings, numbers, booleans, None and numpy or torch "
+        f"values, got {type(value).__name__}."
+    )

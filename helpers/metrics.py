@@ -10,28 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm
 from sklearn.metrics import normalized_mutual_info_score
 
 __all__ = [
     "class_node_occupancy",
     "code_diversity",
     "code_retention",
+    "homogeneity_chance",
     "homogeneity_index",
     "layer_measures",
     "mean_grid_distance",
     "node_class_counts",
     "node_majority_labels",
+    "node_sharing",
     "normalized_mutual_information",
     "readout",
     "readout_accuracy",
     "som_quality",
+    "wilson_interval",
 ]
 
 
 def _check_count(value: int, name: str) -> int:
     """Return ``value`` as an int, refusing anything but a positive integer."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
 
 
@@ -39,21 +43,21 @@ def _check_indices(values: Any, name: str, upper: int | None = None) -> np.ndarr
     """Return a non-empty 1-D integer array with values in ``[0, upper)``."""
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}.")
     if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"{name} must be non-empty, got an empty array.")
     if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}.")
     if arr.min() < 0:
-        raise ValueError(f"{name} must be non-negative, got {arr.min()}")
+        raise ValueError(f"{name} must be non-negative, got minimum {int(arr.min())}.")
     if upper is not None and arr.max() >= upper:
-        raise ValueError(f"{name} must be < {upper}, got {arr.max()}")
+        raise ValueError(f"{name} must be < {upper}, got maximum {int(arr.max())}.")
     return arr.astype(np.intp, copy=False)
 
 
 def _check_same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     if len(a) != len(b):
-        raise ValueError(f"{name_a} and {name_b} must have the same length ({len(a)} != {len(b)})")
+        raise ValueError(f"{name_a} and {name_b} must have the same length, got {len(a)} and {len(b)}.")
 
 
 def _check_codes_labels(
@@ -69,9 +73,11 @@ def _check_node_labels(node_labels: Any) -> np.ndarray:
     """Return node labels as a 1-D integer array with values >= -1."""
     arr = np.asarray(node_labels)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError("node_labels must be a non-empty 1-D integer array")
+        raise ValueError(
+            f"node_labels must be a non-empty 1-D integer array, got {arr.dtype} of shape {arr.shape}."
+        )
     if arr.min() < -1:
-        raise ValueError(f"node_labels must be >= -1 (-1 marks an empty node), got {arr.min()}")
+        raise ValueError(f"node_labels must be >= -1 (-1 marks an empty node), got minimum {int(arr.min())}.")
     return arr.astype(np.intp, copy=False)
 
 
@@ -81,7 +87,7 @@ def _entropy(counts: np.ndarray) -> np.ndarray:
     terms = np.zeros_like(p)
     nonzero = p > 0
     terms[nonzero] = p[nonzero] * np.log(p[nonzero])
-    return -terms.sum(axis=-1)
+    return 0.0 - terms.sum(axis=-1)  # not -sum: a pure count vector gives 0.0, not -0.0
 
 
 def _contingency(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -101,6 +107,27 @@ def homogeneity_index(codes: Any, labels: Any) -> float:
     whereas the paper calls codes homogeneous when they are *shared* across classes, so a
     high index here means homogeneous codes in the paper's sense. With a single class,
     ``H(class) = 0``; as in scikit-learn (homogeneity 1.0) the index is then 0.0.
+
+    With few inputs per code the index is biased low (a code won by one input is always pure):
+    read it against `homogeneity_chance`, the index of the same codes with shuffled labels.
+
+    Examples
+    --------
+    Each code holds one class, or the codes say nothing about the class:
+
+    >>> homogeneity_index([0, 0, 1, 1], [0, 0, 1, 1])
+    0.0
+    >>> homogeneity_index([0, 0, 1, 1], [0, 1, 0, 1])
+    1.0
+
+    Code 1 holds both classes, codes 0 and 2 one each: a third of the class entropy is left.
+
+    >>> codes, labels = [0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1]
+    >>> round(homogeneity_index(codes, labels), 4)
+    0.3333
+    >>> from sklearn.metrics import homogeneity_score
+    >>> round(1 - homogeneity_score(labels, codes), 4)
+    0.3333
     """
     codes, labels = _check_codes_labels(codes, labels)
     table = _contingency(codes, labels)
@@ -109,6 +136,38 @@ def homogeneity_index(codes: Any, labels: Any) -> float:
         return 0.0
     node_weights = table.sum(axis=1) / len(codes)
     return float(node_weights @ _entropy(table) / class_entropy)
+
+
+def homogeneity_chance(codes: Any, labels: Any, n_shuffles: int = 10, seed: int = 0) -> float:
+    """Return the chance level of the homogeneity index for these codes and these class counts.
+
+    It is the mean `homogeneity_index` of the same codes against `n_shuffles` random
+    permutations of the labels (drawn from ``numpy.random.default_rng(seed)``): codes that know
+    nothing of the class. It is below 1 when there are few inputs per code, because a node won by
+    few inputs holds few classes by chance alone (with ~1,000 inputs on 225 nodes and 10 classes
+    it is about 0.6 to 0.7). An index means "shared codes" only as far as it reaches this level.
+
+    Examples
+    --------
+    Every input on its own code: each code is pure whatever the labels, so chance is 0.
+
+    >>> homogeneity_chance([0, 1, 2, 3, 4, 5], [0, 0, 0, 1, 1, 1])
+    0.0
+
+    One code for all inputs: it holds every class whatever the labels, so chance is 1.
+
+    >>> homogeneity_chance([7, 7, 7, 7, 7, 7], [0, 0, 0, 1, 1, 1])
+    1.0
+
+    Two inputs per code: a shuffle puts both classes on some codes, but not on all.
+
+    >>> 0 < homogeneity_chance([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1]) < 1
+    True
+    """
+    codes, labels = _check_codes_labels(codes, labels)
+    n_shuffles = _check_count(n_shuffles, "n_shuffles")
+    rng = np.random.default_rng(seed)
+    return float(np.mean([homogeneity_index(codes, rng.permutation(labels)) for _ in range(n_shuffles)]))
 
 
 def class_node_occupancy(codes: Any, labels: Any, n_classes: int) -> dict[str, Any]:
@@ -152,6 +211,35 @@ def node_class_counts(codes: Any, labels: Any, n_nodes: int, n_classes: int) -> 
     return table.reshape(n_nodes, n_classes)
 
 
+def node_sharing(class_counts: Any) -> np.ndarray:
+    """Return how evenly each node is shared by the classes, shape ``(n_nodes,)``.
+
+    ``class_counts`` is an ``(n_nodes, n_classes)`` table of counts, as from
+    `node_class_counts`. Per node: the entropy of its class counts divided by
+    ``log(n_classes)``, 0 when it holds one class and 1 when it holds all classes equally; NaN
+    for a node that holds no input. It is the per-node ingredient of the homogeneity index.
+
+    Examples
+    --------
+    >>> node_sharing([[4, 0, 0], [0, 0, 0], [2, 2, 2]])
+    array([ 0., nan,  1.])
+    >>> round(float(node_sharing([[1, 1, 0, 0]])[0]), 4)  # log 2 / log 4
+    0.5
+    """
+    counts = np.asarray(class_counts)
+    if counts.ndim != 2 or counts.shape[1] < 2 or not np.issubdtype(counts.dtype, np.number):
+        raise ValueError(
+            f"class_counts must be a numeric (n_nodes, n_classes) table with n_classes >= 2, "
+            f"got {counts.dtype} of shape {counts.shape}."
+        )
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"class_counts must be non-negative, got minimum {counts.min()!r}.")
+    occupied = counts.sum(axis=1) > 0
+    sharing = np.full(len(counts), np.nan)
+    sharing[occupied] = _entropy(counts[occupied].astype(float)) / np.log(counts.shape[1])
+    return sharing
+
+
 def node_majority_labels(codes: Any, labels: Any, n_nodes: int, n_classes: int) -> np.ndarray:
     """Return the majority class of the inputs each node wins, shape ``(n_nodes,)``.
 
@@ -189,7 +277,7 @@ def som_quality(som: Any, data: Any) -> dict[str, float]:
     """Return MiniSom's quantization and topographic errors of ``som`` on ``data``."""
     data = np.asarray(data, dtype=float)
     if data.ndim != 2 or len(data) == 0:
-        raise ValueError(f"data must be a non-empty 2-D array, got shape {data.shape}")
+        raise ValueError(f"data must be a non-empty 2-D array, got shape {data.shape}.")
     return {
         "quantization_error": float(som.quantization_error(data)),
         "topographic_error": float(som.topographic_error(data)),
@@ -211,7 +299,7 @@ def mean_grid_distance(clean_codes: Any, other_codes: Any, coordinates: Any) -> 
     """
     coordinates = np.asarray(coordinates, dtype=float)
     if coordinates.ndim != 2 or coordinates.shape[1] != 2:
-        raise ValueError(f"coordinates must have shape (n_nodes, 2), got {coordinates.shape}")
+        raise ValueError(f"coordinates must have shape (n_nodes, 2), got {coordinates.shape}.")
     n_nodes = len(coordinates)
     clean_codes = _check_indices(clean_codes, "clean_codes", n_nodes)
     other_codes = _check_indices(other_codes, "other_codes", n_nodes)
@@ -232,6 +320,7 @@ def layer_measures(
     """Return all measures of one layer as a flat JSON-serializable dict.
 
     Node labels come from the fit codes; every other measure uses the test codes.
+    ``homogeneity_index_chance`` is `homogeneity_chance` of the test codes (default shuffles).
     ``readout_agreement`` (readout vs. the network's ``predictions``) is present only
     when ``predictions`` is given.
     """
@@ -240,6 +329,7 @@ def layer_measures(
     predicted = node_labels[test_codes]
     measures: dict[str, float | list] = {
         "homogeneity_index": homogeneity_index(test_codes, test_labels),
+        "homogeneity_index_chance": homogeneity_chance(test_codes, test_labels),
         "nmi": normalized_mutual_information(test_codes, test_labels),
         **code_diversity(test_codes, n_nodes),
         **class_node_occupancy(test_codes, test_labels, n_classes),
@@ -251,3 +341,30 @@ def layer_measures(
         _check_same_length(test_codes, predictions, "test_codes", "predictions")
         measures["readout_agreement"] = float(np.mean(predicted == predictions))
     return measures
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Return the Wilson score interval for a share of ``successes`` out of ``n``.
+
+    Unlike the normal approximation, it stays inside [0, 1] and is sound for small ``n`` and for
+    shares near 0 or 1 (it is statsmodels' ``proportion_confint(method="wilson")``).
+
+    Examples
+    --------
+    >>> [round(bound, 4) for bound in wilson_interval(5, 10)]
+    [0.2366, 0.7634]
+    >>> [round(bound, 4) for bound in wilson_interval(0, 10)]
+    [0.0, 0.2775]
+    """
+    n = _check_count(n, "n")
+    if isinstance(successes, bool) or not isinstance(successes, (int, np.integer)) \
+            or not 0 <= successes <= n:
+        raise ValueError(f"successes must be an integer in [0, n={n}], got {successes!r}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    z = norm.ppf(0.5 + confidence / 2)
+    share = successes / n
+    denominator = 1 + z**2 / n
+    center = (share + z**2 / (2 * n)) / denominator
+    half_width = z * np.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / denominator
+    return float(max(0.0, center - half_width)), float(min(1.0, center + half_width))

@@ -13,6 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from helpers.checks import check_choice
+
 PIXELS = "pixels"
 
 
@@ -93,6 +95,18 @@ ARCHITECTURES = {
 
 def build_model(arch: str) -> ProbedCNN:
     """A freshly initialized network of a known architecture (seed torch first for repeatability)."""
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"Unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}.")
+    check_choice(arch, "arch", ARCHITECTURES)
     return ProbedCNN(**ARCHITECTURES[arch])
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 1000, device: torch.device | None = None
+) -> torch.Tensor:
+    """Logits for many inputs, batched, on CPU; the model's train/eval mode is restored."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(out)

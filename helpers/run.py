@@ -3,7 +3,13 @@
 The defaults in each notebook's `parameters` cell are the full profile. The smoke profile's
 parameters live here, in one place; each notebook receives the ones its parameters cell declares.
 Executed notebooks go to `artifacts/<profile>/executed/`; the runner prints each notebook's wall
-time and peak memory and writes them to a run report.
+time and peak memory and writes them to a run report. Progress bars become one line per long step
+(`SOM_CODES_PROGRESS=lines`, see `helpers.progress`), and kernels get the thread settings of
+`helpers.runtime.thread_environment`.
+
+SIGTERM or SIGINT (Ctrl-C) stops the whole run: the running cell is interrupted, then papermill and
+its kernel (which runs in a session of its own) are terminated. The runner names the notebook it
+stopped, keeps no partial executed notebook or log, and exits with 128 + the signal number.
 """
 
 from __future__ import annotations
@@ -11,17 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import papermill
+import psutil
 
 from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PROFILES, save_json
+from helpers.progress import PROGRESS_ENV
+from helpers.runtime import thread_environment
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+INTERRUPT_GRACE_S = 10.0  # for the interrupted cell to end and papermill to shut its kernel down
+TERMINATE_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
 
 PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"profile": "full"},
@@ -40,12 +56,30 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "n_attack": 100,
         "epsilons": [0.0, 0.1, 0.3],
         "pgd_steps": 3,
+        "min_fooled": 10,
     },
 }
 
 
 class NotebookFailed(RuntimeError):
     """A notebook raised an error; the message names the notebook and the failing cell."""
+
+
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived while the runner was working (see `stop_on_signals`)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class RunStopped(RuntimeError):
+    """The run was stopped by a signal; the message names the notebook that was running."""
+
+    def __init__(self, notebook: str, signum: int) -> None:
+        super().__init__(f"Stopped {notebook} on {signal.Signals(signum).name}: papermill and its "
+                         "kernel were ended and no partial executed notebook was kept.")
+        self.notebook, self.signum = notebook, signum
 
 
 @dataclass
@@ -61,12 +95,15 @@ def discover(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 
 def select(names: list[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """Resolve `01`, `01_training` or a path to notebook files; none given means all."""
+    """Resolve `01`, `01_training` or a path to an `.ipynb` file (anywhere); none given means all."""
     available = discover(notebooks_dir)
     if not names:
         return available
     chosen = []
     for name in names:
+        if name.endswith(".ipynb") and Path(name).is_file():
+            chosen.append(Path(name))
+            continue
         stem = Path(name).stem
         matches = [p for p in available if p.stem == stem or p.stem.split("_")[0] == stem]
         if not matches:
@@ -85,26 +122,122 @@ def parameters_for(notebook: Path, profile: str) -> dict[str, Any]:
 
 
 def run_notebook(notebook: Path, profile: str, out_dir: Path | None = None) -> NotebookRun:
-    """Execute one notebook in a fresh kernel; raise `NotebookFailed` on an error."""
+    """Execute one notebook in a fresh kernel; raise `NotebookFailed` on an error.
+
+    Papermill writes to hidden files beside the executed notebook and its log, moved into place
+    when it ends. If anything interrupts the wait (`StopRequested`, Ctrl-C), papermill and its
+    kernel are stopped (`stop_process_tree`) and the hidden files removed before re-raising.
+    """
     notebook = Path(notebook)
     out_dir = Path(out_dir or ARTIFACTS_DIR / profile / "executed")
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / notebook.name
     log = executed.with_suffix(".log")
+    partial = out_dir / f".{notebook.stem}.running.ipynb"
+    partial_log = partial.with_suffix(".log")
     command = [
-        sys.executable, "-m", "papermill", str(notebook), str(executed),
+        sys.executable, "-m", "papermill", str(notebook), str(partial),
         "--kernel", "python3", "--cwd", str(notebook.parent), "--no-progress-bar",
         "--parameters_yaml", json.dumps(parameters_for(notebook, profile)),
     ]
+    # One line per long step and the measured thread settings, unless the user set them.
+    env = {PROGRESS_ENV: "lines", **thread_environment(), **os.environ}
     start = time.perf_counter()
-    with open(log, "w") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+    process = None
+    try:
+        with open(partial_log, "w") as log_file:
+            # A session of its own: a terminal's Ctrl-C reaches only the runner, which stops the rest.
+            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True)
+            _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        with _signals_blocked():
+            if process is not None:
+                stop_process_tree(process)
+            partial.unlink(missing_ok=True)
+            partial_log.unlink(missing_ok=True)
+        raise
     seconds = time.perf_counter() - start
+    os.replace(partial_log, log)
+    if partial.exists():
+        os.replace(partial, executed)
+    else:  # papermill failed before writing: no executed notebook from an earlier run may stay
+        executed.unlink(missing_ok=True)
     if os.waitstatus_to_exitcode(status) != 0:
         raise NotebookFailed(f"{notebook.stem} failed: {_failure(executed, log)}")
     # ru_maxrss is in KiB on Linux: the largest of papermill and the kernel it waited for.
     return NotebookRun(notebook.stem, round(seconds, 1), round(usage.ru_maxrss / 1024, 1))
+
+
+def stop_process_tree(process: subprocess.Popen) -> None:
+    """End `process` (papermill) and every process it started, and reap it.
+
+    The kernel runs in a session of its own (jupyter_client starts it so), so ending papermill's
+    process group would leave it running: the processes are collected by parentage instead. The
+    kernel is interrupted first, like Jupyter's stop button, so the running cell's cleanup (e.g.
+    `atomic_write` removing its temporary file) runs and papermill shuts the kernel down; whatever
+    is still running after that gets SIGTERM, then SIGKILL.
+    """
+    try:
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    if len(tree) > 1:
+        _send(tree[1:], signal.SIGINT)
+        _wait_gone(tree[:1], INTERRUPT_GRACE_S)
+    _send(tree, signal.SIGTERM)
+    _send(_wait_gone(tree, TERMINATE_GRACE_S), signal.SIGKILL)
+    process.wait()
+
+
+def _send(processes: list[psutil.Process], signum: int) -> None:
+    for process in processes:
+        try:
+            process.send_signal(signum)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def _wait_gone(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until none of `processes` runs (a zombie counts as ended); return those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [p for p in processes if _is_running(p)]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def _is_running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGINT raise `StopRequested`; the old handlers come back after."""
+    def raise_stop(signum: int, frame: Any) -> None:
+        raise StopRequested(signum)
+
+    previous = {signum: signal.signal(signum, raise_stop) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends, so that a second Ctrl-C cannot cut a cleanup short."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _failure(executed: Path, log: Path) -> str:
@@ -123,12 +256,20 @@ def _failure(executed: Path, log: Path) -> str:
     return "\n".join(tail) + f"\n(full log: {log})"
 
 
-def run_series(profile: str, names: list[str] | None = None) -> list[NotebookRun]:
-    """Run notebooks in order, printing a line each, and write the run report."""
+def run_series(
+    profile: str, names: list[str] | None = None, executed_dir: Path | None = None
+) -> list[NotebookRun]:
+    """Run notebooks in order, printing a line each, and write the run report.
+
+    A `KeyboardInterrupt` (Ctrl-C or `StopRequested`) becomes `RunStopped`, naming the notebook.
+    """
     runs = []
     for notebook in select(names or []):
         print(f"{notebook.stem:<28} running ({profile} profile) ...", flush=True)
-        run = run_notebook(notebook, profile)
+        try:
+            run = run_notebook(notebook, profile, executed_dir)
+        except KeyboardInterrupt as stop:
+            raise RunStopped(notebook.stem, getattr(stop, "signum", signal.SIGINT)) from None
         print(f"{run.notebook:<28} {run.seconds:8.1f} s  peak {run.peak_memory_mib:8.0f} MiB",
               flush=True)
         runs.append(run)
@@ -138,10 +279,20 @@ def run_series(profile: str, names: list[str] | None = None) -> list[NotebookRun
 
 
 def write_report(path: Path, profile: str, runs: list[NotebookRun]) -> None:
-    """Merge these runs into the report at `path` (latest run per notebook) and print the total."""
+    """Merge these runs into the report at `path` (latest run per notebook) and print the total.
+
+    A report that cannot be read is moved aside to `<name>.corrupt` (with a message), like a
+    damaged checkpoint, and a new one is started.
+    """
     entries = {}
     if path.exists():
-        entries = {e["notebook"]: e for e in json.loads(path.read_text())["notebooks"]}
+        try:
+            entries = {e["notebook"]: e for e in json.loads(path.read_text())["notebooks"]}
+        except (ValueError, KeyError, TypeError) as error:  # damaged JSON or not a run report
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            print(f"Run report {path} cannot be read ({type(error).__name__}); moved it to {aside} "
+                  "and starting a new one.")
     entries.update({r.notebook: asdict(r) for r in runs})
     notebooks = [entries[name] for name in sorted(entries)]
     total = round(sum(e["seconds"] for e in notebooks), 1)
@@ -149,15 +300,27 @@ def write_report(path: Path, profile: str, runs: list[NotebookRun]) -> None:
     save_json({"profile": profile, "total_seconds": total, "notebooks": notebooks}, path)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="full")
-    parser.add_argument("notebooks", nargs="*", help="e.g. 01 or 01_training (default: all)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--executed-dir", type=Path, default=None,
+                        help="where executed notebooks and their logs go "
+                             "(default: artifacts/<profile>/executed)")
+    parser.add_argument("notebooks", nargs="*",
+                        help="e.g. 01, 01_training or a path to an .ipynb file (default: all lessons)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     try:
-        run_series(args.profile, args.notebooks)
+        with stop_on_signals():
+            run_series(args.profile, args.notebooks, args.executed_dir)
     except NotebookFailed as error:
         raise SystemExit(str(error)) from None
+    except RunStopped as stopped:
+        print(stopped, file=sys.stderr, flush=True)
+        raise SystemExit(128 + stopped.signum) from None
 
 
 if __name__ == "__main__":

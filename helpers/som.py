@@ -13,12 +13,13 @@ grid: ``np.ravel_multi_index(som.winner(x), som.get_weights().shape[:2])``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from minisom import MiniSom
-from tqdm import tqdm
+
+from helpers.checks import check_finite, check_int, check_number
+from helpers.progress import track
 
 __all__ = [
     "bmu_indices",
@@ -37,34 +38,24 @@ def _check_euclidean(som: MiniSom) -> None:
     distance = som._activation_distance
     if getattr(distance, "__func__", None) is not MiniSom._euclidean_distance:
         name = getattr(distance, "__name__", repr(distance))
-        raise ValueError(
-            f"only MiniSom(activation_distance='euclidean') is supported, this SOM uses {name!r}"
-        )
+        raise ValueError(f"the SOM's activation_distance must be 'euclidean', got {name!r}.")
 
 
 def _check_data(som: MiniSom, data: np.ndarray) -> np.ndarray:
     x = np.asarray(data)
     if x.ndim != 2:
-        raise ValueError(f"data must be 2-D (n_samples, n_features), got shape {x.shape}")
+        raise ValueError(f"data must be 2-D (n_samples, n_features), got shape {x.shape}.")
     if x.shape[1] != som._input_len:
-        raise ValueError(f"data has {x.shape[1]} features, the SOM expects {som._input_len}")
+        raise ValueError(
+            f"data must have {som._input_len} features (the SOM's input length), got {x.shape[1]}."
+        )
     if x.shape[0] == 0:
-        raise ValueError("data has no samples")
+        raise ValueError(f"data must have at least one sample, got no samples (shape {x.shape}).")
     return x
 
 
 def _as_finite_float64(x: np.ndarray) -> np.ndarray:
-    out = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(out).all():
-        raise ValueError("data contains NaN or infinite values")
-    return out
-
-
-def _check_iterations(num_iteration: int) -> None:
-    if isinstance(num_iteration, bool) or not isinstance(num_iteration, Integral):
-        raise ValueError(f"num_iteration must be an integer, got {num_iteration!r}")
-    if num_iteration < 1:
-        raise ValueError(f"num_iteration must be >= 1, got {num_iteration}")
+    return check_finite(np.asarray(x, dtype=np.float64), "data")
 
 
 def _nearest_nodes(x: np.ndarray, x_sq: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -108,14 +99,14 @@ def train_batch(
     """
     _check_euclidean(som)
     x = _as_finite_float64(_check_data(som, data))
-    _check_iterations(num_iteration)
+    check_int(num_iteration, "num_iteration", minimum=1)
     grid = som._weights.shape[:2]
     n_nodes = grid[0] * grid[1]
     w = som._weights.reshape(n_nodes, -1).astype(np.float64)
     x_sq = np.einsum("ij,ij->i", x, x)
     samples = np.arange(len(x))
     ones = np.ones(len(x))
-    for t in tqdm(range(num_iteration), desc="batch SOM", unit="it", disable=not progress):
+    for t in track(range(num_iteration), desc="batch SOM", unit="iteration", enabled=progress):
         lr = som._learning_rate_decay_function(som._learning_rate, t, num_iteration)
         sigma = som._sigma_decay_function(som._sigma, t, num_iteration)
         bmu = _nearest_nodes(x, x_sq, w)
@@ -139,8 +130,7 @@ def bmu_indices(som: MiniSom, data: np.ndarray, batch_size: int = 4096) -> np.nd
     """
     _check_euclidean(som)
     x = _check_data(som, data)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_int(batch_size, "batch_size", minimum=1)
     w = som._weights.reshape(-1, som._input_len).astype(np.float64)
     out = np.empty(len(x), dtype=np.int64)
     for start in range(0, len(x), batch_size):
@@ -184,20 +174,18 @@ def fit_som(
     only 50 of the 225 nodes in use. ``seed`` only seeds MiniSom's random generator; PCA
     initialization and batch training are deterministic.
     """
-    if isinstance(size, bool) or not isinstance(size, Integral) or size < 2:
-        raise ValueError(f"size must be an integer >= 2, got {size!r}")
+    check_int(size, "size", minimum=2)
     x = np.asarray(data)
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
         raise ValueError(
             "data must be 2-D (n_samples, n_features) with at least 2 samples and 2 features "
-            f"for PCA initialization, got shape {x.shape}"
+            f"for PCA initialization, got shape {x.shape}."
         )
+    check_finite(x, "data")  # before MiniSom's PCA, which fails on NaN with an obscure LinAlgError
     sigma = size / 4 if sigma is None else sigma
-    if not isinstance(sigma, Real) or not sigma > 0:
-        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
-    if not isinstance(learning_rate, Real) or not 0 < learning_rate <= 1:
-        raise ValueError(f"learning_rate must be in (0, 1], got {learning_rate!r}")
-    _check_iterations(num_iteration)
+    check_number(sigma, "sigma", minimum=0, strict_minimum=True)
+    check_number(learning_rate, "learning_rate", minimum=0, maximum=1, strict_minimum=True)
+    check_int(num_iteration, "num_iteration", minimum=1)
     som = MiniSom(
         size,
         size,
@@ -214,9 +202,9 @@ def fit_som(
 def fit_layer_soms(fit_data: Mapping[str, np.ndarray], **fit_kwargs) -> dict[str, MiniSom]:
     """One `fit_som` per layer; ``fit_kwargs`` go to every call. Keys are layer names."""
     if not fit_data:
-        raise ValueError("fit_data has no layers")
+        raise ValueError("fit_data must have at least one layer, got no layers.")
     soms = {}
-    for name in tqdm(fit_data, desc="SOM per layer", unit="layer"):
+    for name in track(fit_data, desc="SOM per layer", unit="layer"):
         try:
             soms[name] = fit_som(fit_data[name], **fit_kwargs)
         except ValueError as err:
@@ -235,8 +223,8 @@ def layer_codes(
     unknown = [name for name in data if name not in soms]
     if missing or unknown:
         raise ValueError(
-            f"layers of data do not match the SOMs: missing from data {missing}, "
-            f"without a SOM {unknown}"
+            f"data must have exactly the layers of the SOMs {list(soms)}, got {list(data)} "
+            f"(missing from data {missing}, without a SOM {unknown})."
         )
     codes = {}
     for name, som in soms.items():

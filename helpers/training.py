@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
+from helpers.checks import check_choice, check_parameters
 from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
-from helpers.models import ARCHITECTURES, build_model
+from helpers.models import ARCHITECTURES, build_model, predict_logits
+from helpers.progress import track
+from helpers.runtime import default_device, seed_everything
 
 CHECKPOINT_DIR = ARTIFACTS_DIR / "checkpoints"
 
 
 class CheckpointMismatchError(RuntimeError):
     """A cached checkpoint does not belong to the configuration it was looked up for."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A cached checkpoint file cannot be read as a model of its configuration (damaged or stale)."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         dataset_info(self.dataset)
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"Unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}.")
-        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs must be >= 0, batch_size >= 1 and lr > 0.")
-        if self.n_train is not None and self.n_train < 1:
-            raise ValueError(f"n_train must be a positive number of images or None, got {self.n_train}.")
-        if not 0.0 <= self.label_noise <= 1.0:
-            raise ValueError(f"label_noise must be in [0, 1], got {self.label_noise}.")
+        check_choice(self.arch, "arch", ARCHITECTURES)
+        check_parameters(seed=self.seed, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                         n_train=self.n_train, label_noise=self.label_noise)
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set (not None), i.e. what the cache key covers."""
@@ -68,31 +68,6 @@ class TrainConfig:
 
     def checkpoint_path(self, cache_dir: Path = CHECKPOINT_DIR) -> Path:
         return Path(cache_dir) / f"{self.dataset}_{self.arch}_{self.key}.pt"
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module, x: torch.Tensor, batch_size: int = 1000, device: torch.device | None = None
-) -> torch.Tensor:
-    """Logits for many inputs, batched, on CPU; the model's train/eval mode is restored."""
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
-    model.train(was_training)
-    return torch.cat(out)
 
 
 def evaluate(
@@ -139,8 +114,8 @@ def train(
         model.train()
         order = torch.randperm(len(x), generator=generator)
         loss_sum, correct = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
-                   disable=not progress, leave=False)
+        bar = track(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
+                    enabled=progress, leave=False)
         for step in bar:
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             xb, yb = x[index].to(device), y[index].to(device)
@@ -185,18 +160,42 @@ def load_or_train(
     device = device or default_device()
     path = config.checkpoint_path(cache_dir)
     if path.exists():
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-        if checkpoint.get("config") != config.as_dict():
-            raise CheckpointMismatchError(
-                f"Checkpoint {path} was written for {checkpoint.get('config')}, not for "
-                f"{config.as_dict()}. Delete the file and run again to retrain."
-            )
-        model = build_model(config.arch).to(device)
-        model.load_state_dict(checkpoint["state_dict"])
-        return model.eval(), checkpoint["record"]
+        try:
+            return _load_checkpoint(path, config, device)
+        except CorruptCheckpointError as error:
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            print(f"{error} Moved it to {aside} and training again.")
     what = "untrained initialization" if config.epochs == 0 else f"{config.epochs} epoch(s)"
     print(f"No cached checkpoint for {config.as_dict()}: training now ({what}).")
     model, record = train(config, device=device, progress=progress)
     checkpoint = {"config": config.as_dict(), "state_dict": model.state_dict(), "record": record}
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
     return model, record
+
+
+def _load_checkpoint(
+    path: Path, config: TrainConfig, device: torch.device
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The model and record cached at `path`; `CorruptCheckpointError` if the file cannot give them."""
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # a damaged file raises EOFError, RuntimeError, OSError, UnpicklingError...
+        first_line = str(error).strip().split("\n")[0][:120]
+        reason = type(error).__name__ + (f": {first_line}" if first_line else "")
+        raise CorruptCheckpointError(f"Cached checkpoint {path} cannot be read ({reason}).") from error
+    if not isinstance(checkpoint, dict) or not {"config", "state_dict", "record"} <= checkpoint.keys():
+        raise CorruptCheckpointError(f"Cached checkpoint {path} is not a checkpoint of this series.")
+    if checkpoint["config"] != config.as_dict():
+        raise CheckpointMismatchError(
+            f"Checkpoint {path} was written for {checkpoint['config']}, not for "
+            f"{config.as_dict()}. Delete the file and run again to retrain."
+        )
+    model = build_model(config.arch).to(device)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:  # weights of another version of the architecture
+        raise CorruptCheckpointError(
+            f"Cached checkpoint {path} does not fit the current {config.arch!r} architecture."
+        ) from error
+    return model.eval(), checkpoint["record"]

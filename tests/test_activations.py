@@ -53,7 +53,7 @@ def test_no_pooling_keeps_full_maps(model, x) -> None:
 
 
 def test_unknown_layer_is_a_clear_error(model, x) -> None:
-    with pytest.raises(ValueError, match=r"Unknown layer\(s\) \['conv9'\].*conv1"):
+    with pytest.raises(ValueError, match=r"layers\[0\] must be one of 'pixels', 'conv1'.*, got 'conv9'\."):
         extract_activations(model, x, layers=["conv9"], progress=False)
 
 
@@ -85,5 +85,5 @@ def test_standardizer_applies_the_fit_set_statistics_to_other_sets() -> None:
     standardizer = Standardizer.fit(fit)
     other = standardizer.transform({"a": np.array([[1.0, 2.0]], np.float32)})
     np.testing.assert_allclose(other["a"], 0, atol=1e-7)  # the fit set's mean maps to zero
-    with pytest.raises(ValueError, match="No standardization fit for layer"):
+    with pytest.raises(ValueError, match="layer must be one of 'a', got 'c'."):
         standardizer.transform({"c": fit["a"]})

@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.attacks import ATTACKS, attack, attack_success, fgsm, pgd, sign_noise
+from helpers.attacks import (
+    ATTACKS,
+    AttackSweep,
+    attack,
+    attack_success,
+    attack_sweep,
+    correctly_classified,
+    fgsm,
+    pgd,
+    sign_noise,
+    sign_noise_attack,
+)
 from helpers.data import load_split
-from helpers.training import TrainConfig, load_or_train, predict_logits
+from helpers.models import predict_logits
+from helpers.training import TrainConfig, load_or_train
 
 # Two-class linear model on 4 pixels. W[1] - W[0] = [-2, 2, 0, 2]: for true class 0 the input
 # gradient has sign [-1, 1, 0, 1], for true class 1 the opposite; pixel 2 has exactly zero
@@ -63,7 +76,7 @@ def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 # --- the perturbation budget -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", list(ATTACKS))
 @pytest.mark.parametrize("epsilon", [0.03, 0.25, 0.6])
 def test_outputs_stay_in_the_epsilon_ball_and_the_box(name, epsilon):
     x, y = random_images(40)
@@ -90,7 +103,7 @@ def test_pgd_steps_stay_in_the_ball_with_a_large_step_size():
     assert x_adv.min() >= 0 and x_adv.max() <= 1
 
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", list(ATTACKS))
 def test_epsilon_zero_returns_an_exact_copy(name):
     x, y = random_images()
     x_adv = attack(name, linear_model(), x, y, 0.0)
@@ -245,7 +258,7 @@ def test_progress_bars_are_shown_on_request(capsys):
 # --- argument checks -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", list(ATTACKS))
 def test_bad_epsilon_is_rejected(name):
     x, y = random_images()
     for epsilon in (-0.1, 1.5, float("nan")):
@@ -253,7 +266,7 @@ def test_bad_epsilon_is_rejected(name):
             attack(name, linear_model(), x, y, epsilon)
 
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", list(ATTACKS))
 def test_inputs_outside_the_unit_box_are_rejected(name):
     x, y = random_images()
     for bad in (x * 255, x - 0.5):
@@ -263,10 +276,10 @@ def test_inputs_outside_the_unit_box_are_rejected(name):
         attack(name, linear_model(), (x * 255).to(torch.uint8), y, 0.1)
 
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", list(ATTACKS))
 def test_bad_labels_are_rejected(name):
     x, y = random_images(12)
-    with pytest.raises(ValueError, match="12 inputs but y has 11 labels"):
+    with pytest.raises(ValueError, match=r"y must hold one label per input \(12\), got 11 labels"):
         attack(name, linear_model(), x, y[:11], 0.1)
     for bad in (y.float(), y.view(3, 4), y.bool()):
         with pytest.raises(ValueError, match="1-D integer tensor"):
@@ -286,5 +299,126 @@ def test_bad_pgd_settings_are_rejected():
 
 def test_unknown_attack_name_lists_the_known_ones():
     x, y = random_images()
-    with pytest.raises(ValueError, match="Unknown attack 'cw'; known attacks: fgsm, pgd, noise"):
+    with pytest.raises(ValueError, match="name must be one of 'fgsm', 'pgd', 'noise', got 'cw'."):
         attack("cw", linear_model(), x, y, 0.1)
+
+
+# --- the attack table ------------------------------------------------------------------------
+
+
+def test_the_table_names_the_attack_functions():
+    assert ATTACKS == {"fgsm": fgsm, "pgd": pgd, "noise": sign_noise_attack}
+    x, y = random_images(10)
+    model = linear_model()
+    torch.testing.assert_close(attack("fgsm", model, x, y, 0.1), fgsm(model, x, y, 0.1))
+    torch.testing.assert_close(attack("pgd", model, x, y, 0.1, seed=2), pgd(model, x, y, 0.1, seed=2))
+    torch.testing.assert_close(attack("noise", model, x, y, 0.1, seed=2), sign_noise(x, 0.1, seed=2))
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_every_attack_takes_the_same_keywords(name):
+    x, y = random_images(10)
+    model = linear_model()
+    x_adv = attack(name, model, x, y, 0.1, seed=3, batch_size=4, progress=False)
+    assert x_adv.shape == x.shape
+
+
+def test_fgsm_ignores_the_seed():
+    x, y = random_images(10)
+    model = linear_model()
+    assert torch.equal(attack("fgsm", model, x, y, 0.1, seed=3), attack("fgsm", model, x, y, 0.1, seed=4))
+
+
+# --- the attacked set and the sweep ------------------------------------------------------------
+
+
+def brighter_pixel_model() -> nn.Sequential:
+    """Predicts class 0 when the first pixel is brighter, else class 1."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2, 2, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.eye(2))
+    return model.eval()
+
+
+def test_correctly_classified_keeps_the_inputs_the_model_gets_right():
+    x = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]).view(4, 1, 1, 2)
+    y = torch.tensor([0, 1, 1, 1])
+    x_right, y_right = correctly_classified(brighter_pixel_model(), x, y)
+    torch.testing.assert_close(x_right, x[[0, 2]])
+    assert y_right.tolist() == [0, 1]
+
+
+def hand_sweep() -> AttackSweep:
+    """Four inputs of classes 0, 1, 2, 3; predictions chosen by hand."""
+    labels = torch.tensor([0, 1, 2, 3])
+    predictions = {
+        ("pgd", 0.0): labels.clone(),
+        ("pgd", 0.1): torch.tensor([0, 5, 2, 3]),  # input 1 fooled
+        ("pgd", 0.2): torch.tensor([4, 5, 2, 3]),  # inputs 0, 1 fooled
+        ("pgd", 0.3): torch.tensor([4, 1, 9, 3]),  # inputs 0, 2 fooled (1 not, 3 never)
+    }
+    images = {key: torch.zeros(4, 1, 2, 2) for key in predictions}
+    success = {key: float((p != labels).float().mean()) for key, p in predictions.items()}
+    return AttackSweep(("pgd",), (0.0, 0.1, 0.2, 0.3), labels, images, predictions, success)
+
+
+def test_fooled_and_fooling_budget_by_hand():
+    sweep = hand_sweep()
+    np.testing.assert_array_equal(sweep.fooled("pgd", 0.2), [True, True, False, False])
+    assert sweep.fooled("pgd", 0.2).dtype == bool
+    # Smallest budget that fools each input; input 1 counts from 0.1 though 0.3 does not fool it.
+    np.testing.assert_array_equal(sweep.fooling_budget("pgd"), [0.2, 0.1, 0.3, np.inf])
+    with pytest.raises(ValueError, match=r"\(name, epsilon\) must be a pair of the sweep"):
+        sweep.fooled("fgsm", 0.2)
+
+
+@pytest.fixture(scope="module")
+def linear_sweep():
+    x, y = random_images(60, seed=1)
+    x_att, y_att = correctly_classified(linear_model(), x, y)
+    sweep = attack_sweep(linear_model(), x_att, y_att, epsilons=(0.0, 0.1, 0.3), pgd_steps=3, seed=5)
+    return x_att, y_att, sweep
+
+
+def test_attack_sweep_matches_the_attacks_one_by_one(linear_sweep):
+    x, y, sweep = linear_sweep
+    model = linear_model()
+    assert 10 < len(y) < 60  # the filter removed some inputs and kept most
+    assert sweep.attacks == ("fgsm", "pgd", "noise") and sweep.epsilons == (0.0, 0.1, 0.3)
+    assert set(sweep.images) == {(a, e) for a in sweep.attacks for e in sweep.epsilons}
+    torch.testing.assert_close(sweep.images["pgd", 0.3], pgd(model, x, y, 0.3, steps=3, seed=5))
+    torch.testing.assert_close(sweep.images["noise", 0.1], sign_noise(x, 0.1, seed=5))
+    for key, x_adv in sweep.images.items():
+        predictions = sweep.predictions[key]
+        assert predictions.dtype == torch.int64 and predictions.device.type == "cpu"
+        assert torch.equal(predictions, predict_logits(model, x_adv).argmax(1))
+        assert sweep.success[key] == pytest.approx(attack_success(model, x_adv, y, y))
+        assert sweep.success[key] == pytest.approx(sweep.fooled(*key).mean())
+    assert all(sweep.success[name, 0.0] == 0.0 for name in sweep.attacks)
+    assert sweep.success["fgsm", 0.3] > sweep.success["fgsm", 0.1] > 0
+
+
+def test_fooling_budget_of_a_real_sweep_is_the_first_fooling_epsilon(linear_sweep):
+    _, _, sweep = linear_sweep
+    budget = sweep.fooling_budget("fgsm")
+    np.testing.assert_array_equal(budget == 0.1, sweep.fooled("fgsm", 0.1))
+    np.testing.assert_array_equal(budget == 0.3, sweep.fooled("fgsm", 0.3) & ~sweep.fooled("fgsm", 0.1))
+    assert np.isinf(budget[~sweep.fooled("fgsm", 0.1) & ~sweep.fooled("fgsm", 0.3)]).all()
+
+
+def test_attack_sweep_refuses_inputs_misclassified_when_clean():
+    x = torch.tensor([[0.9, 0.1], [0.3, 0.7]]).view(2, 1, 1, 2)
+    with pytest.raises(ValueError, match="x must hold only inputs the model classifies correctly.*1 of 2"):
+        attack_sweep(brighter_pixel_model(), x, torch.tensor([0, 0]), epsilons=(0.1,))
+
+
+def test_attack_sweep_checks_its_settings_before_attacking():
+    x, y = correctly_classified(linear_model(), *random_images(20))
+    with pytest.raises(ValueError, match="attacks must hold names from 'fgsm', 'pgd', 'noise', got 'cw'"):
+        attack_sweep(linear_model(), x, y, attacks=("fgsm", "cw"))
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        attack_sweep(linear_model(), x, y, epsilons=(0.1, 2.0))
+    with pytest.raises(ValueError, match="must not repeat"):
+        attack_sweep(linear_model(), x, y, epsilons=(0.1, 0.1))
+    with pytest.raises(ValueError, match="must be non-empty"):
+        attack_sweep(linear_model(), x, y, attacks=())

@@ -231,6 +231,26 @@ def test_existing_uncompressed_file_is_not_overwritten(tmp_path, fresh_cache):
     assert torch.equal(y, torch.from_numpy(disk_labels.astype(np.int64)))
 
 
+
+@pytest.mark.parametrize("size", [0, 100])
+def test_unreadable_unpacked_file_is_unpacked_again(tmp_path, fresh_cache, mnist_test, capsys, size):
+    """The unpacked idx files are a cache of the shipped .gz files: a truncated one is rebuilt."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copyfile(MNIST_RAW / name, raw / name)
+    train_images, train_labels = random_mnist_like(7, seed=1)
+    write_idx_gz(raw, "train", train_images, train_labels)
+    load_split("mnist", False, root=tmp_path)
+    data_module._load_uint8.cache_clear()
+    images = raw / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:size])
+
+    x, y = load_split("mnist", False, root=tmp_path)
+
+    assert torch.equal(x, mnist_test[0]) and torch.equal(y, mnist_test[1])
+    assert f"The unpacked files in {raw} cannot be read" in capsys.readouterr().out
+
 # --------------------------------------------------------------------------- 3. Fashion-MNIST
 
 

@@ -64,12 +64,24 @@ def test_notebook_has_one_parameters_cell_with_a_profile(path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_a_lesson(path) -> None:
-    """Title and learning goals first; a summary and exercises with hidden solutions at the end."""
+    """Title, time and learning goals first; a summary and exercises with hidden solutions at the end."""
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
                      if c.cell_type == "markdown")
     assert text.startswith(f"# {path.stem[:2]} ")
-    for heading in ("Learning goals", "## Summary", "## Exercises", "<details>"):
+    assert re.search(r"About \d+ minutes", text.split("Learning goals")[0])
+    for heading in ("Learning goals", "## Summary", "<details>"):
         assert heading in text, heading
+    assert re.search(r"^## (More )?[Ee]xercises", text, flags=re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_fits_a_class_and_times_each_section(path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    prose = [c.source for c in cells if c.cell_type == "markdown"]
+    assert len(cells) <= 32
+    assert len(re.findall(r"\S+", "\n".join(prose))) <= 3200
+    sections = [m for m in prose if re.match(r"## \d+\.", m)]
+    assert sections and all("Estimated time" in "\n\n".join(m.split("\n\n")[:2]) for m in sections)
 
 
 def test_ci_runs_the_readme_test_command() -> None:

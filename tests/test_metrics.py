@@ -12,14 +12,18 @@ from helpers.metrics import (
     class_node_occupancy,
     code_diversity,
     code_retention,
+    homogeneity_chance,
     homogeneity_index,
     layer_measures,
     mean_grid_distance,
+    node_class_counts,
     node_majority_labels,
+    node_sharing,
     normalized_mutual_information,
     readout,
     readout_accuracy,
     som_quality,
+    wilson_interval,
 )
 
 # Three classes, two codes each, every code used by exactly one class.
@@ -78,6 +82,112 @@ def test_single_class_is_index_zero_like_sklearn():
     labels = np.zeros(4, dtype=int)
     assert homogeneity_index(codes, labels) == 0.0
     assert homogeneity_index(codes, labels) == 1.0 - homogeneity_score(labels, codes)
+
+
+# --- chance level of the index ------------------------------------------------------------
+
+
+def test_chance_of_distinct_codes_is_zero_and_of_one_code_is_one():
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    assert homogeneity_chance(np.arange(8), labels) == 0.0
+    assert homogeneity_chance(np.full(8, 3), labels) == 1.0
+
+
+def test_chance_is_the_mean_index_over_seeded_label_shuffles():
+    rng = np.random.default_rng(3)
+    codes, labels = rng.integers(0, 6, size=40), rng.integers(0, 3, size=40)
+    shuffles = np.random.default_rng(11)
+    by_hand = np.mean([homogeneity_index(codes, shuffles.permutation(labels)) for _ in range(4)])
+    assert homogeneity_chance(codes, labels, n_shuffles=4, seed=11) == pytest.approx(by_hand, abs=1e-15)
+
+
+def test_chance_of_1000_inputs_on_225_nodes_is_well_below_one():
+    # Codes that know nothing of the class still score far below 1: few inputs per node.
+    rng = np.random.default_rng(0)
+    codes, labels = rng.integers(0, 225, size=1000), rng.integers(0, 10, size=1000)
+    chance = homogeneity_chance(codes, labels)
+    assert 0.55 < chance < 0.75
+    # The index of such codes is itself a draw from that chance distribution.
+    assert homogeneity_index(codes, labels) == pytest.approx(chance, abs=0.02)
+    # With ten times the inputs per node the bias shrinks towards 1.
+    many_codes, many_labels = rng.integers(0, 225, size=20000), rng.integers(0, 10, size=20000)
+    assert homogeneity_chance(many_codes, many_labels, n_shuffles=2) > chance + 0.2
+
+
+def test_chance_is_deterministic_given_the_seed():
+    rng = np.random.default_rng(1)
+    codes, labels = rng.integers(0, 30, size=200), rng.integers(0, 10, size=200)
+    first = homogeneity_chance(codes, labels, seed=5)
+    assert homogeneity_chance(codes, labels, seed=5) == first
+    assert homogeneity_chance(codes, labels, seed=6) != first
+    with pytest.raises(ValueError, match="n_shuffles must be a positive integer, got 0."):
+        homogeneity_chance(codes, labels, n_shuffles=0)
+
+
+# --- node sharing -----------------------------------------------------------------------------
+
+
+def test_node_sharing_by_hand():
+    counts = np.array([[5, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 0, 0], [3, 1, 0, 0]])
+    expected_last = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)) / math.log(4)
+    np.testing.assert_allclose(node_sharing(counts), [0.0, np.nan, 1.0, 0.5, expected_last])
+
+
+def test_node_sharing_weighted_by_node_gives_the_homogeneity_index():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 5, size=400)
+    codes = rng.integers(0, 12, size=400) + 3 * (labels == 1)
+    counts = node_class_counts(codes, labels, n_nodes=15, n_classes=5)
+    weights = counts.sum(axis=1) / len(codes)
+    occupied = weights > 0
+    class_share = np.bincount(labels) / len(labels)
+    class_entropy = -(class_share * np.log(class_share)).sum()
+    rebuilt = weights[occupied] @ node_sharing(counts)[occupied] * math.log(5) / class_entropy
+    assert rebuilt == pytest.approx(homogeneity_index(codes, labels), abs=1e-12)
+
+
+def test_node_sharing_rejects_bad_tables():
+    with pytest.raises(ValueError, match=r"class_counts must be a numeric \(n_nodes, n_classes\) table"):
+        node_sharing([1, 2, 3])
+    with pytest.raises(ValueError, match="n_classes >= 2"):
+        node_sharing([[1], [2]])
+    with pytest.raises(ValueError, match="class_counts must be non-negative"):
+        node_sharing([[1, -1]])
+
+
+# --- Wilson interval --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [(5, 10, 0.2366, 0.7634), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (27, 30, 0.7438, 0.9654),
+     (60, 100, 0.5020, 0.6906)],
+)
+def test_wilson_interval_known_values(successes, n, low, high):
+    # Reference: Wilson's formula with z = 1.959964 (statsmodels' proportion_confint, "wilson").
+    assert wilson_interval(successes, n) == (pytest.approx(low, abs=1e-4), pytest.approx(high, abs=1e-4))
+
+
+def test_wilson_interval_by_the_formula_and_its_confidence():
+    z = 1.6448536269514722  # 90%
+    p, n = 18 / 30, 30
+    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    expected = (pytest.approx(center - half), pytest.approx(center + half))
+    assert wilson_interval(18, 30, confidence=0.9) == expected
+    low95, high95 = wilson_interval(18, 30)
+    assert low95 < center - half and high95 > center + half
+
+
+def test_wilson_interval_rejects_bad_counts():
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0."):
+        wilson_interval(0, 0)
+    with pytest.raises(ValueError, match=r"successes must be an integer in \[0, n=10\], got 11."):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError, match="successes must be an integer"):
+        wilson_interval(2.5, 10)
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 1.0."):
+        wilson_interval(2, 10, confidence=1.0)
 
 
 def test_nmi_matches_sklearn():
@@ -165,11 +275,13 @@ def test_layer_measures_bundle():
     out = layer_measures(fit_codes, fit_labels, test_codes, test_labels, 5, 3, predictions)
     json.dumps(out)
     assert set(out) == {
-        "homogeneity_index", "nmi", "effective_codes", "nodes_used", "fraction_nodes_used",
+        "homogeneity_index", "homogeneity_index_chance", "nmi", "effective_codes", "nodes_used",
+        "fraction_nodes_used",
         "mean_nodes_per_class", "multi_class_node_fraction", "nodes_per_class",
         "readout_accuracy", "unlabeled_share", "readout_agreement",
     }  # fmt: skip
     assert out["homogeneity_index"] == homogeneity_index(test_codes, test_labels)
+    assert out["homogeneity_index_chance"] == homogeneity_chance(test_codes, test_labels)
     assert out["nmi"] == normalized_mutual_information(test_codes, test_labels)
     assert out["nodes_used"] == 5
     assert out["nodes_per_class"] == [2, 1, 2]  # class 0 on codes 2 and 4
@@ -221,7 +333,7 @@ def test_mean_grid_distance_by_hand():
         ([0, 1], [0, -2], "labels must be non-negative"),
         ([0.0, 1.0], [0, 1], "codes must hold integers"),
         ([0, 1], [True, False], "labels must hold integers"),
-        ([], [], "codes must not be empty"),
+        ([], [], "codes must be non-empty"),
         ([[0, 1]], [[0, 1]], "codes must be a 1-D array"),
     ],
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.models import ARCHITECTURES, build_model
+from helpers.models import ARCHITECTURES, build_model, predict_logits
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -29,5 +29,17 @@ def test_same_seed_same_initialization() -> None:
 
 
 def test_unknown_architecture_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="Unknown architecture 'resnet'.*mnist_cnn"):
+    with pytest.raises(ValueError, match="arch must be one of 'mnist_cnn', 'cifar_cnn', got 'resnet'."):
         build_model("resnet")
+
+
+def test_predict_logits_batches_and_restores_the_mode() -> None:
+    torch.manual_seed(0)
+    model = build_model("mnist_cnn").train()
+    x = torch.rand(7, 1, 28, 28)
+    logits = predict_logits(model, x, batch_size=3)
+    assert model.training  # the train/eval mode the model came with
+    with torch.no_grad():
+        expected = model.eval()(x)
+    assert logits.shape == (7, 10) and logits.device.type == "cpu" and not logits.requires_grad
+    torch.testing.assert_close(logits, expected)

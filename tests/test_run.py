@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import nbformat
+import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import run
-from helpers.io import ARTIFACTS_DIR
+from helpers import run, runtime
+from helpers.io import ARTIFACTS_DIR, REPO_ROOT
 
 
 def _notebook(path, *sources):
@@ -58,6 +64,17 @@ def test_report_merges_runs_per_notebook(tmp_path) -> None:
     assert data["total_seconds"] == 5.0
 
 
+@pytest.mark.parametrize("damaged", ['{"profile": "smoke", "notebooks": [', "", '{"profile": "smoke"}'])
+def test_unreadable_report_is_moved_aside_and_started_again(tmp_path, capsys, damaged) -> None:
+    report = tmp_path / "run_report.json"
+    report.write_text(damaged)
+    run.write_report(report, "smoke", [run.NotebookRun("01_b", 2.0, 20.0)])
+    aside = tmp_path / "run_report.json.corrupt"
+    assert f"Run report {report} cannot be read" in capsys.readouterr().out
+    assert aside.read_text() == damaged
+    assert [e["notebook"] for e in json.loads(report.read_text())["notebooks"]] == ["01_b"]
+
+
 def test_select_by_number_or_name_and_unknown_names() -> None:
     assert [p.stem for p in run.select(["01"])] == ["01_training"]
     assert [p.stem for p in run.select(["00_overview"])] == ["00_overview"]
@@ -71,3 +88,98 @@ def test_notebook_runs_with_the_smoke_profile(path) -> None:
     print(f"{result.notebook}: {result.seconds} s, peak {result.peak_memory_mib} MiB")
     results = ARTIFACTS_DIR / "smoke" / "figures" / path.stem / "results.json"
     assert json.loads(results.read_text())["profile"] == "smoke"
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_signal_stops_the_whole_run_and_keeps_no_partial_file(tmp_path, signum) -> None:
+    pids, results, out = tmp_path / "pids.txt", tmp_path / "results", tmp_path / "executed"
+    results.mkdir()
+    path = _notebook(
+        tmp_path / "99_sleepy.ipynb", 'profile = "full"',
+        "import os, subprocess, sys\n"  # the kernel starts a process of its own, too
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getppid()}} {{os.getpid()}} {{child.pid}}')",
+        "import pathlib, time\nfrom helpers.io import atomic_write\n"
+        f"atomic_write(pathlib.Path({str(results)!r}) / 'result.txt',\n"
+        "             lambda tmp: (tmp.write_text('half'), time.sleep(600)))",
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "helpers.run", "--profile", "smoke", "--executed-dir", str(out), str(path)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    run_pids: list[int] = []
+    try:
+        _wait_for(lambda: any(results.iterdir()), 240, "the notebook's last cell to start writing")
+        run_pids = [int(pid) for pid in pids.read_text().split()]  # papermill, kernel, kernel's child
+        assert all(_is_running(pid) for pid in run_pids)
+        runner.send_signal(signum)
+        stdout, stderr = runner.communicate(timeout=60)
+        assert runner.returncode == 128 + signum
+        assert f"Stopped 99_sleepy on {signum.name}" in stderr
+        _wait_for(lambda: not any(_is_running(pid) for pid in run_pids), 5, "the run's processes to end")
+        assert list(results.iterdir()) == []  # the interrupted cell's cleanup ran
+        assert list(out.iterdir()) == []  # no partial executed notebook, no log
+    finally:
+        runner.kill()
+        for pid in run_pids:
+            if _is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_usage_line_names_the_module_command(capsys) -> None:
+    with pytest.raises(SystemExit):
+        run.main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m helpers.run ")
+
+
+def test_notebooks_under_the_runner_show_one_line_per_long_step(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("SOM_CODES_PROGRESS", raising=False)
+    path = _notebook(
+        tmp_path / "96_progress.ipynb", 'profile = "full"',
+        "import numpy as np\nfrom helpers.som import fit_layer_soms\n"
+        "data = np.random.default_rng(0).random((200, 8))\n"
+        "soms = fit_layer_soms({'a': data, 'b': data, 'c': data}, size=4, num_iteration=300,"
+        " progress=True)",
+        "from helpers.training import TrainConfig, load_or_train\n"
+        f"model, record = load_or_train(TrainConfig(epochs=2, n_train=1000), cache_dir={str(tmp_path)!r})",
+    )
+    run.run_notebook(path, "smoke", out_dir=tmp_path / "out")
+    executed = nbformat.read(tmp_path / "out" / "96_progress.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    lines = text.splitlines()
+    assert "\r" not in text and "%|" not in text  # no progress bar
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("SOM per layer: 3 layers in ")
+    assert lines[1].startswith("No cached checkpoint")
+    assert lines[2].startswith("epoch 1/2: 8 steps in ") and ", loss " in lines[2]
+    assert lines[3].startswith("epoch 2/2: 8 steps in ")
+
+
+def test_kernels_get_the_thread_settings_unless_the_user_set_them(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    path = _notebook(
+        tmp_path / "95_threads.ipynb", 'profile = "full"',
+        "import os\nimport numpy, torch\nfrom threadpoolctl import threadpool_info\n"
+        "blas = [p['num_threads'] for p in threadpool_info() if p['internal_api'] == 'openblas']\n"
+        "print(os.environ['OMP_WAIT_POLICY'], torch.get_num_threads(), blas)",
+    )
+    run.run_notebook(path, "smoke", out_dir=tmp_path / "out")
+    executed = nbformat.read(tmp_path / "out" / "95_threads.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == f"ACTIVE {runtime.available_cores()} [1]\n"

@@ -233,6 +233,15 @@ def test_fit_som_rejects_bad_data(shape):
         fit_som(np.zeros(shape))
 
 
+def test_fit_som_rejects_nan_before_minisom_pca(data, monkeypatch):
+    monkeypatch.setattr(MiniSom, "pca_weights_init", lambda *a: pytest.fail("reached MiniSom's PCA"))
+    bad = np.array(data, dtype=np.float64)
+    bad[3, 1] = np.nan
+    bad[5, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^data must be finite \(no NaN or infinity\), got 1 NaN and 1 inf"):
+        fit_som(bad, size=4)
+
+
 @pytest.fixture(scope="module")
 def layers() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     rng = np.random.default_rng(1)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
@@ -81,15 +82,28 @@ def test_checkpoint_is_written_atomically(tmp_path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(dataset="imagenet"), "Unknown data set"),
-    (dict(arch="vgg"), "Unknown architecture"),
-    (dict(label_noise=1.5), "label_noise"),
-    (dict(n_train=0), "n_train"),
-    (dict(epochs=-1), "epochs"),
+    (dict(dataset="imagenet"), "dataset must be one of 'mnist', 'fashion_mnist', 'cifar10', got 'imagenet'."),
+    (dict(arch="vgg"), "arch must be one of 'mnist_cnn', 'cifar_cnn', got 'vgg'."),
+    (dict(label_noise=1.5), r"label_noise must be a number in \[0, 1\], got 1.5."),
+    (dict(n_train=0), r"n_train must be None or an integer in \[1, 60000\], got 0."),
+    (dict(epochs=-1), "epochs must be an integer >= 0, got -1."),
+    (dict(batch_size=0), "batch_size must be an integer >= 1, got 0."),
+    (dict(lr=0.0), "lr must be a number > 0, got 0.0."),
+    (dict(seed=1.5), "seed must be an integer in"),
 ])
 def test_bad_configuration_is_a_clear_error(kwargs, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=f"^{match}"):
         TrainConfig(**kwargs)
+
+
+def test_every_bad_field_of_a_configuration_is_named_at_once() -> None:
+    with pytest.raises(ValueError) as caught:
+        TrainConfig(epochs=-1, lr=-0.1)
+    assert str(caught.value).splitlines() == [
+        "2 invalid parameters:",
+        "  - epochs must be an integer >= 0, got -1.",
+        "  - lr must be a number > 0, got -0.1.",
+    ]
 
 
 def test_label_noise_and_subset_reach_the_training_data() -> None:
@@ -97,3 +111,34 @@ def test_label_noise_and_subset_reach_the_training_data() -> None:
     _, y_noisy = training.training_data(TrainConfig(n_train=500, label_noise=0.4))
     assert len(x) == 500
     assert (y != y_noisy).sum().item() == 200
+
+
+def _stale_weights(blob: bytes, config: TrainConfig) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"config": config.as_dict(), "state_dict": {}, "record": {}}, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda blob, config: blob[:100], id="truncated-to-100-bytes"),
+    pytest.param(lambda blob, config: b"", id="empty"),
+    pytest.param(lambda blob, config: blob[:len(blob) // 2], id="half-written"),
+    pytest.param(_stale_weights, id="weights-of-another-architecture"),
+])
+def test_unreadable_checkpoint_is_moved_aside_and_retrained(tmp_path, capsys, monkeypatch, damage) -> None:
+    config = TrainConfig(seed=0, epochs=0)
+    reference, _ = load_or_train(config, cache_dir=tmp_path, progress=False)
+    path = config.checkpoint_path(tmp_path)
+    damaged = damage(path.read_bytes(), config)
+    path.write_bytes(damaged)
+    capsys.readouterr()
+
+    model, _ = load_or_train(config, cache_dir=tmp_path, progress=False)
+
+    aside = path.with_name(path.name + ".corrupt")
+    out = capsys.readouterr().out
+    assert f"Cached checkpoint {path} " in out and f"Moved it to {aside} and training again." in out
+    assert aside.read_bytes() == damaged
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters()))
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
+    load_or_train(config, cache_dir=tmp_path)  # the retrained checkpoint is cached again
