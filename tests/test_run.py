@@ -14,7 +14,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import run, runtime
+from helpers import exercises, run, runtime
 from helpers.io import ARTIFACTS_DIR, REPO_ROOT
 
 
@@ -88,6 +88,14 @@ def test_notebook_runs_with_the_smoke_profile(path) -> None:
     print(f"{result.notebook}: {result.seconds} s, peak {result.peak_memory_mib} MiB")
     results = ARTIFACTS_DIR / "smoke" / "figures" / path.stem / "results.json"
     assert json.loads(results.read_text())["profile"] == "smoke"
+    executed = nbformat.read(ARTIFACTS_DIR / "smoke" / "executed" / path.name, as_version=4)
+    for cell in executed.cells:
+        tags = cell.metadata.get("tags", [])
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream")
+        if "exercise" in tags:  # the stub, not filled in, reports so without raising
+            assert "not filled in yet" in text
+        if "solution" in tags:  # the hidden solution passes the same check
+            assert exercises.CORRECT in text and "not right" not in text
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
