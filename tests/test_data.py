@@ -188,8 +188,9 @@ def test_mnist_gz_decompresses_to_known_idx_file(name):
 # --------------------------------------------------------------------------- 2. extraction
 
 
-def test_mnist_extracted_from_gz_only(tmp_path, fresh_cache, mnist_test, no_network):
-    """Only .gz files in <root>/MNIST/raw: load_split unpacks them and loads, offline."""
+@pytest.fixture
+def gz_only_root(tmp_path):
+    """<tmp>/MNIST/raw with only .gz files: the shipped test split and a 7-image train split."""
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
@@ -197,6 +198,13 @@ def test_mnist_extracted_from_gz_only(tmp_path, fresh_cache, mnist_test, no_netw
     # torchvision checks that the files of *both* splits exist; small own ones for the train split
     train_images, train_labels = random_mnist_like(7, seed=1)
     write_idx_gz(raw, "train", train_images, train_labels)
+    return tmp_path, train_images, train_labels
+
+
+def test_mnist_extracted_from_gz_only(gz_only_root, fresh_cache, mnist_test, no_network):
+    """Only .gz files in <root>/MNIST/raw: load_split unpacks them and loads, offline."""
+    tmp_path, train_images, train_labels = gz_only_root
+    raw = tmp_path / "MNIST" / "raw"
     assert not list(raw.glob("*-ubyte"))
 
     x, y = load_split("mnist", False, root=tmp_path)
@@ -233,14 +241,10 @@ def test_existing_uncompressed_file_is_not_overwritten(tmp_path, fresh_cache):
 
 
 @pytest.mark.parametrize("size", [0, 100])
-def test_unreadable_unpacked_file_is_unpacked_again(tmp_path, fresh_cache, mnist_test, capsys, size):
+def test_unreadable_unpacked_file_is_unpacked_again(gz_only_root, fresh_cache, mnist_test, capsys, size):
     """The unpacked idx files are a cache of the shipped .gz files: a truncated one is rebuilt."""
+    tmp_path = gz_only_root[0]
     raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copyfile(MNIST_RAW / name, raw / name)
-    train_images, train_labels = random_mnist_like(7, seed=1)
-    write_idx_gz(raw, "train", train_images, train_labels)
     load_split("mnist", False, root=tmp_path)
     data_module._load_uint8.cache_clear()
     images = raw / "t10k-images-idx3-ubyte"

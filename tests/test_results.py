@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,13 +11,27 @@ from helpers.io import FIGURES_DIR
 from helpers.run import discover
 
 LAYERS = ["pixels", "conv1", "conv2", "conv3", "fc", "logits"]
-CODE_MEASURES = {"homogeneity_index", "nmi", "effective_codes", "fraction_nodes_used",
-                 "mean_nodes_per_class", "multi_class_node_fraction", "readout_accuracy",
-                 "readout_agreement", "quantization_error", "topographic_error"}
+CODE_MEASURES = {"homogeneity_index", "homogeneity_index_chance", "nmi", "effective_codes",
+                 "fraction_nodes_used", "mean_nodes_per_class", "multi_class_node_fraction",
+                 "readout_accuracy", "readout_agreement", "quantization_error", "topographic_error"}
 
 
 def results(notebook: str) -> dict:
     return json.loads((FIGURES_DIR / notebook / "results.json").read_text())
+
+
+def homogeneity_entries(node: object, path: str = "") -> Iterator[tuple[str, dict, str]]:
+    """(path, mapping, key) for every number stored under a key that names a homogeneity index."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "claims":
+                continue
+            if "homogeneity" in key and not key.endswith("_chance") and isinstance(value, (int, float)):
+                yield path, node, key
+            yield from homogeneity_entries(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from homogeneity_entries(value, f"{path}/{i}")
 
 
 @pytest.mark.parametrize("path", discover(), ids=lambda p: p.stem)
@@ -24,6 +39,21 @@ def test_every_lesson_has_full_profile_results_and_a_timing(path) -> None:
     assert results(path.stem)["profile"] == "full"
     report = json.loads((FIGURES_DIR / "run_report.json").read_text())
     assert path.stem in {entry["notebook"] for entry in report["notebooks"]}
+
+
+def test_figures_hold_only_current_lessons() -> None:
+    lessons = {p.stem for p in discover()}
+    folders = {p.name for p in FIGURES_DIR.iterdir() if p.is_dir()}
+    assert folders == lessons
+    report = json.loads((FIGURES_DIR / "run_report.json").read_text())
+    assert {entry["notebook"] for entry in report["notebooks"]} == lessons
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda p: p.stem)
+def test_every_homogeneity_index_is_stored_with_its_chance_level(path) -> None:
+    missing = [f"{where}/{key}" for where, mapping, key in homogeneity_entries(results(path.stem))
+               if not isinstance(mapping.get(f"{key}_chance"), (int, float))]
+    assert missing == []
 
 
 def test_every_seed_reaches_the_accuracy_target() -> None:
@@ -39,15 +69,18 @@ def test_homogeneity_results_hold_every_measure_per_layer_with_seed_spread() -> 
             for layer in LAYERS:
                 assert CODE_MEASURES <= set(data[condition][statistic][layer])
         assert len(data[condition]["per_seed"]) >= 3
-    assert CODE_MEASURES <= set(data["pixels"]["mean"])
 
 
 def test_pgd_at_the_largest_epsilon_fools_most_correct_inputs() -> None:
-    attacks = results("04_adversarial_codes")["attacks"]
+    attacks = results("04_adversarial_examples")["attacks"]
     largest = max(attacks["pgd"], key=float)
     assert attacks["pgd"][largest]["success_rate"] >= 0.9
+
+
+def test_adversarial_codes_hold_every_perturbation_measure_per_layer() -> None:
+    attacks = results("05_adversarial_codes")["attacks"]
     for name in ("fgsm", "pgd", "noise"):
         for epsilon in attacks[name].values():
             for layer in LAYERS:
                 assert {"code_retention", "mean_grid_distance", "readout_true", "readout_adversarial",
-                        "homogeneity_clean", "homogeneity_adversarial"} <= set(epsilon["layers"][layer])
+                        "homogeneity_clean", "homogeneity_perturbed"} <= set(epsilon["layers"][layer])

@@ -10,6 +10,7 @@ import sys
 import time
 
 import nbformat
+import papermill
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -191,3 +192,23 @@ def test_kernels_get_the_thread_settings_unless_the_user_set_them(tmp_path, monk
     run.run_notebook(path, "smoke", out_dir=tmp_path / "out")
     executed = nbformat.read(tmp_path / "out" / "95_threads.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == f"ACTIVE {runtime.available_cores()} [1]\n"
+
+
+_BAD_PARAMETERS = [("som_size", -3), ("n_attack", 0), ("epochs", -1)]
+
+
+@pytest.mark.parametrize("path", run.discover(), ids=lambda p: p.stem)
+def test_a_bad_parameter_stops_the_lesson_at_its_check_before_anything_is_written(path, tmp_path) -> None:
+    declared = papermill.inspect_notebook(str(path))
+    name, bad = next(((n, v) for n, v in _BAD_PARAMETERS if n in declared), ("seed", -1))
+    out = ARTIFACTS_DIR / "smoke" / "figures" / path.stem
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")} if out.exists() else {}
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        papermill.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(path.parent),
+                                   parameters={"profile": "smoke", name: bad}, progress_bar=False)
+    assert f"{name} must be" in failure.value.evalue and f"got {bad}" in failure.value.evalue
+    executed = nbformat.read(tmp_path / path.name, as_version=4)
+    failed = next(c for c in executed.cells if any(o["output_type"] == "error" for o in c.get("outputs", [])))
+    assert "checks.check_parameters(" in failed.source
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*")} if out.exists() else {}
+    assert after == before
