@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.io import FIGURES_DIR
+from helpers.io import FIGURES_DIR, REPO_ROOT
 from helpers.run import discover
 
 LAYERS = ["pixels", "conv1", "conv2", "conv3", "fc", "logits"]
@@ -84,3 +84,24 @@ def test_adversarial_codes_hold_every_perturbation_measure_per_layer() -> None:
             for layer in LAYERS:
                 assert {"code_retention", "mean_grid_distance", "readout_true", "readout_adversarial",
                         "homogeneity_clean", "homogeneity_perturbed"} <= set(epsilon["layers"][layer])
+
+
+def _strings(node: object) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda p: p.stem)
+def test_results_name_no_path_of_the_machine_that_made_them(path) -> None:
+    text = (FIGURES_DIR / path.stem / "results.json").read_text()
+    data = json.loads(text)
+    data.pop("claims", None)  # its pointers into the results start with "/" too
+    assert str(REPO_ROOT) not in text
+    assert [s for s in _strings(data) if s.startswith(("/", "~"))] == []
