@@ -161,6 +161,9 @@ PARAMETER_RULES: dict[str, Check] = {
     "epsilons": _items(partial(check_number, minimum=0, maximum=1)),
     "pgd_steps": partial(check_int, minimum=1),
     "min_fooled": partial(check_int, minimum=1),
+    "adv_epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True, allow_none=True),
+    "adv_step_size": partial(check_number, minimum=0, strict_minimum=True, allow_none=True),
+    "adv_steps": partial(check_int, minimum=1, allow_none=True),
 }
 
 

@@ -4,6 +4,11 @@
 checkpoint for exactly that configuration exists, otherwise trained on the spot (with a message).
 The cache key is a hash of every configuration field that is set; fields left at `None` are not
 part of the key, so options added later with a `None` default keep existing keys valid.
+
+Adversarial training is such an option: `TrainConfig(adversarial="fgsm_rs", adv_epsilon=0.3)`
+trains on perturbed inputs (see `ADVERSARIAL_TRAINING`) and records the model's PGD robust
+accuracy on a fixed held-out set, which exposes catastrophic overfitting (an FGSM-trained model
+whose PGD accuracy collapses).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.attacks import fgsm, pgd
 from helpers.checks import check_choice, check_parameters
 from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
@@ -28,6 +35,21 @@ from helpers.progress import track
 from helpers.runtime import default_device, seed_everything
 
 CHECKPOINT_DIR = ARTIFACTS_DIR / "checkpoints"
+
+ADVERSARIAL_TRAINING = {
+    "fgsm_rs": "FGSM with random start (Wong, Rice & Kolter 2020): a uniform start in the epsilon "
+               "ball, one signed step of adv_step_size (default 1.25 * epsilon), projected",
+    "pgd": "PGD (Madry et al. 2018): a uniform random start, then adv_steps signed steps of "
+           "adv_step_size (default 2.5 * epsilon / adv_steps), each projected",
+    "fgsm": "plain FGSM: no random start, one signed step of epsilon (the known failure: "
+            "catastrophic overfitting)",
+}
+"""The adversarial training methods by name; every perturbation stays in the L-infinity ball of
+radius `adv_epsilon` around the image and in [0, 1]."""
+
+ROBUST_EVALUATION = {"attack": "pgd", "steps": 40, "random_start": True, "seed": 0, "n_test": 1000}
+"""How an adversarially trained model's robust accuracy is measured after training: the series'
+PGD at `adv_epsilon` on the first `n_test` test images."""
 
 
 class CheckpointMismatchError(RuntimeError):
@@ -50,12 +72,45 @@ class TrainConfig:
     lr: float = 2e-3
     n_train: int | None = None
     label_noise: float = 0.0
+    adversarial: str | None = None
+    adv_epsilon: float | None = None
+    adv_step_size: float | None = None
+    adv_steps: int | None = None
 
     def __post_init__(self) -> None:
         dataset_info(self.dataset)
         check_choice(self.arch, "arch", ARCHITECTURES)
+        if self.adversarial is not None:
+            check_choice(self.adversarial, "adversarial", ADVERSARIAL_TRAINING)
         check_parameters(seed=self.seed, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                         n_train=self.n_train, label_noise=self.label_noise)
+                         n_train=self.n_train, label_noise=self.label_noise,
+                         adv_epsilon=self.adv_epsilon, adv_step_size=self.adv_step_size,
+                         adv_steps=self.adv_steps)
+        self._check_adversarial_options()
+
+    def _check_adversarial_options(self) -> None:
+        """The adv_* options must fit the method: none without one, epsilon always with one."""
+        options = {"adv_epsilon": self.adv_epsilon, "adv_step_size": self.adv_step_size,
+                   "adv_steps": self.adv_steps}
+        if self.adversarial is None:
+            given = ", ".join(f"{name}={value!r}" for name, value in options.items() if value is not None)
+            if given:
+                raise ValueError(
+                    f"adversarial must be one of {_names(ADVERSARIAL_TRAINING)} when {given} is set "
+                    f"(the adv_* options configure adversarial training), got None."
+                )
+            return
+        if self.adv_epsilon is None:
+            raise ValueError(f"adv_epsilon must be a number in (0, 1] when adversarial is "
+                             f"{self.adversarial!r}, got None.")
+        if self.adversarial == "pgd" and self.adv_steps is None:
+            raise ValueError("adv_steps must be an integer >= 1 when adversarial is 'pgd', got None.")
+        if self.adversarial != "pgd" and self.adv_steps is not None:
+            raise ValueError(f"adv_steps must be None when adversarial is {self.adversarial!r} "
+                             f"(one step; only 'pgd' takes steps), got {self.adv_steps!r}.")
+        if self.adversarial == "fgsm" and self.adv_step_size is not None:
+            raise ValueError("adv_step_size must be None when adversarial is 'fgsm' (its step is "
+                             f"adv_epsilon; 'fgsm_rs' takes a step size), got {self.adv_step_size!r}.")
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set (not None), i.e. what the cache key covers."""
@@ -91,10 +146,61 @@ def training_data(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+def adversarial_inputs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig, seed: int
+) -> torch.Tensor:
+    """The perturbed twins of a training batch under `config.adversarial`, on the batch's device.
+
+    `seed` seeds the random start (FGSM-RS and PGD), so a training run is reproducible. The
+    attacks of `helpers.attacks` restore the model's train mode and leave parameter gradients alone.
+    """
+    epsilon = config.adv_epsilon
+    if config.adversarial == "fgsm":
+        x_adv = fgsm(model, x, y, epsilon, batch_size=len(x))
+    elif config.adversarial == "fgsm_rs":
+        step_size = 1.25 * epsilon if config.adv_step_size is None else config.adv_step_size
+        x_adv = pgd(model, x, y, epsilon, step_size=step_size, steps=1, random_start=True,
+                    seed=seed, batch_size=len(x))
+    else:
+        x_adv = pgd(model, x, y, epsilon, step_size=config.adv_step_size, steps=config.adv_steps,
+                    random_start=True, seed=seed, batch_size=len(x))
+    return x_adv.to(x.device)
+
+
+def robust_evaluation(
+    model: nn.Module, config: TrainConfig, progress: bool = True
+) -> dict[str, float]:
+    """Clean and PGD robust accuracy at `config.adv_epsilon` on the fixed held-out set of
+    `ROBUST_EVALUATION` (the first 1,000 test images, PGD-40 with a random start)."""
+    n, steps, seed = ROBUST_EVALUATION["n_test"], ROBUST_EVALUATION["steps"], ROBUST_EVALUATION["seed"]
+    x_test, y_test = load_split(config.dataset, train=False)
+    x, y = x_test[:n], y_test[:n]
+    x_adv = pgd(model, x, y, config.adv_epsilon, steps=steps, random_start=True, seed=seed,
+                progress=progress)
+    return {
+        "clean_accuracy": evaluate(model, x, y)["accuracy"],
+        "robust_accuracy": evaluate(model, x_adv, y)["accuracy"],
+    }
+
+
+def _step_seed(seed: int, step: int) -> int:
+    """A seed for training step `step` of a run seeded with `seed` (independent streams per step)."""
+    return int(np.random.SeedSequence((seed, step)).generate_state(1)[0])
+
+
+def _names(table: dict[str, Any]) -> str:
+    return ", ".join(repr(name) for name in table)
+
+
 def train(
     config: TrainConfig, device: torch.device | None = None, progress: bool = True
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Train a model from scratch: Adam with a cosine learning-rate decay, seeded."""
+    """Train a model from scratch: Adam with a cosine learning-rate decay, seeded.
+
+    With `config.adversarial` every batch is replaced by its perturbed twins (`adversarial_inputs`)
+    before the weight update, the history's training loss and accuracy are those on the perturbed
+    inputs, and the record adds `clean_accuracy` and `robust_accuracy` (`robust_evaluation`).
+    """
     device = device or default_device()
     seed_everything(config.seed)
     model = build_model(config.arch).to(device)
@@ -114,11 +220,16 @@ def train(
         model.train()
         order = torch.randperm(len(x), generator=generator)
         loss_sum, correct = 0.0, 0
-        bar = track(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}",
-                    enabled=progress, leave=False)
+        desc = f"epoch {epoch}/{config.epochs}"
+        if config.adversarial is not None:
+            desc += f" ({config.adversarial}, eps={config.adv_epsilon:g})"
+        bar = track(range(steps_per_epoch), desc=desc, enabled=progress, leave=False)
         for step in bar:
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             xb, yb = x[index].to(device), y[index].to(device)
+            if config.adversarial is not None:
+                global_step = (epoch - 1) * steps_per_epoch + step
+                xb = adversarial_inputs(model, xb, yb, config, _step_seed(config.seed, global_step))
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
@@ -147,6 +258,9 @@ def train(
         "train_seconds": time.perf_counter() - start,
         "steps_per_epoch": steps_per_epoch,
     }
+    if config.adversarial is not None:
+        record.update(robust_evaluation(model, config, progress=progress))
+        record["robust_evaluation"] = {**ROBUST_EVALUATION, "epsilon": config.adv_epsilon}
     return model, record
 
 

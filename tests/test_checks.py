@@ -146,7 +146,7 @@ def test_check_parameters_lists_every_problem_at_once() -> None:
 @pytest.mark.parametrize("name, value", [
     ("n_som_fit", 1), ("n_test", 10001), ("n_attack", 0), ("som_sizes", [10, 1]), ("pool_sizes", []),
     ("toy_iterations", 0), ("epochs", -1), ("batch_size", 0), ("lr", 0), ("label_noise", 1.1),
-    ("seed", 2**32), ("som_size", 15.0),
+    ("seed", 2**32), ("som_size", 15.0), ("adv_epsilon", 0.0), ("adv_step_size", 0.0), ("adv_steps", 0),
 ])
 def test_each_rule_refuses_a_bad_value(name, value) -> None:
     with pytest.raises(ValueError, match=rf"^{name}(\[\d+\])? must be "):

@@ -142,3 +142,94 @@ def test_unreadable_checkpoint_is_moved_aside_and_retrained(tmp_path, capsys, mo
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters()))
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("trained again"))
     load_or_train(config, cache_dir=tmp_path)  # the retrained checkpoint is cached again
+
+
+# Adversarial training. Trials (seed 0, 5,000 training images, 3 epochs, PGD-40 on the first 1,000
+# test images): at epsilon 0.2 the FGSM-RS model keeps 42.5% robust accuracy (clean 88.4%), the
+# standard model 13.1%; at epsilon 0.3 neither gets anywhere with so little training (3.5% and 0%).
+ROBUST = dict(seed=0, epochs=3, n_train=5000)
+
+
+def test_fgsm_rs_training_is_far_more_robust_than_standard_training() -> None:
+    from helpers.attacks import pgd
+    from helpers.data import load_split
+
+    config = TrainConfig(adversarial="fgsm_rs", adv_epsilon=0.2, **ROBUST)
+    robust_model, record = training.train(config, progress=False)
+    standard_model, _ = training.train(TrainConfig(**ROBUST), progress=False)
+    x, y = load_split("mnist", train=False)
+    x, y = x[:1000], y[:1000]
+    standard = training.evaluate(standard_model, pgd(standard_model, x, y, 0.2, steps=40), y)["accuracy"]
+
+    assert record["robust_evaluation"] == {"attack": "pgd", "steps": 40, "random_start": True,
+                                           "seed": 0, "n_test": 1000, "epsilon": 0.2}
+    assert record["clean_accuracy"] > 0.8
+    assert record["robust_accuracy"] > standard + 0.2  # trials: 0.425 against 0.131
+    assert not robust_model.training
+
+
+@pytest.mark.parametrize("method, options", [
+    ("fgsm_rs", {}), ("fgsm_rs", dict(adv_step_size=0.1)), ("pgd", dict(adv_steps=3)), ("fgsm", {}),
+])
+def test_adversarial_inputs_stay_in_the_ball_and_are_seeded(trained, method, options) -> None:
+    model, _ = trained
+    model.zero_grad(set_to_none=True)
+    model.train()
+    x, y = training.training_data(TrainConfig(n_train=64))
+    config = TrainConfig(adversarial=method, adv_epsilon=0.2, **options)
+
+    x_adv = training.adversarial_inputs(model, x, y, config, seed=5)
+
+    assert model.training
+    assert all(p.grad is None for p in model.parameters())
+    assert (x_adv - x).abs().max() <= 0.2 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert (x_adv != x).any()
+    assert torch.equal(x_adv, training.adversarial_inputs(model, x, y, config, seed=5))
+    random_start = method != "fgsm"
+    assert torch.equal(x_adv, training.adversarial_inputs(model, x, y, config, seed=6)) != random_start
+    model.eval()
+
+
+def test_plain_fgsm_takes_one_step_of_epsilon_without_random_start(trained) -> None:
+    from helpers.attacks import fgsm
+
+    model, _ = trained
+    x, y = training.training_data(TrainConfig(n_train=64))
+    config = TrainConfig(adversarial="fgsm", adv_epsilon=0.2)
+    assert torch.equal(training.adversarial_inputs(model, x, y, config, seed=0), fgsm(model, x, y, 0.2))
+
+
+def test_adversarial_options_leave_existing_keys_unchanged() -> None:
+    assert TrainConfig().key == "c23440c8ffe271b4"  # the keys before the options existed
+    assert TrainConfig(seed=1, epochs=0).key == "5dc65652d9076892"
+    keys = {TrainConfig(adversarial="fgsm_rs", adv_epsilon=eps).key for eps in (0.1, 0.3)}
+    keys |= {TrainConfig(adversarial="pgd", adv_epsilon=0.3, adv_steps=steps).key for steps in (7, 10)}
+    keys |= {TrainConfig(adversarial="fgsm", adv_epsilon=0.3).key, TrainConfig().key}
+    assert len(keys) == 6
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(adversarial="trades", adv_epsilon=0.3),
+     "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm', got 'trades'."),
+    (dict(adversarial="fgsm_rs"), r"adv_epsilon must be a number in \(0, 1\] when adversarial is "
+                                  r"'fgsm_rs', got None."),
+    (dict(adv_epsilon=0.3), "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm' when adv_epsilon=0.3 "
+                            r"is set \(the adv_\* options configure adversarial training\), got None."),
+    (dict(adv_steps=5, adv_step_size=0.1), "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm' when "
+                                           "adv_step_size=0.1, adv_steps=5 is set"),
+    (dict(adversarial="pgd", adv_epsilon=0.3),
+     "adv_steps must be an integer >= 1 when adversarial is 'pgd', got None."),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.3, adv_steps=2),
+     r"adv_steps must be None when adversarial is 'fgsm_rs' \(one step; only 'pgd' takes steps\), got 2."),
+    (dict(adversarial="fgsm", adv_epsilon=0.3, adv_step_size=0.3),
+     r"adv_step_size must be None when adversarial is 'fgsm' \(its step is adv_epsilon"),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.0),
+     r"adv_epsilon must be None or a number in \(0, 1\], got 0.0."),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.3, adv_step_size=-1.0),
+     "adv_step_size must be None or a number > 0, got -1.0."),
+    (dict(adversarial="pgd", adv_epsilon=0.3, adv_steps=0),
+     "adv_steps must be None or an integer >= 1, got 0."),
+])
+def test_bad_adversarial_options_are_a_clear_error(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=f"^{match}"):
+        TrainConfig(**kwargs)
