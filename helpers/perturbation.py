@@ -46,6 +46,7 @@ MEASURES = (
     "homogeneity_perturbed",
     "homogeneity_perturbed_chance",
     "homogeneity_perturbed_vs_prediction",
+    "homogeneity_perturbed_vs_prediction_chance",
 )
 """The keys of `perturbation_measures` per layer, in order."""
 
@@ -77,7 +78,8 @@ def perturbation_measures(
       are None when fewer than ``min_fooled`` inputs were fooled.
     - ``homogeneity_clean`` / ``homogeneity_perturbed``: homogeneity index of the clean / perturbed
       codes with the true classes, each with its ``..._chance`` level (shuffled labels), and
-      ``homogeneity_perturbed_vs_prediction``: of the perturbed codes with the predicted classes.
+      ``homogeneity_perturbed_vs_prediction``: of the perturbed codes with the predicted classes
+      (with its chance level too).
     """
     min_fooled = check_int(min_fooled, "min_fooled", minimum=1)
     clean_codes = _codes_by_layer(codebook, clean_codes, "clean_codes")
@@ -115,6 +117,7 @@ def perturbation_measures(
             "homogeneity_perturbed": metrics.homogeneity_index(perturbed, labels),
             "homogeneity_perturbed_chance": metrics.homogeneity_chance(perturbed, labels),
             "homogeneity_perturbed_vs_prediction": metrics.homogeneity_index(perturbed, predictions),
+            "homogeneity_perturbed_vs_prediction_chance": metrics.homogeneity_chance(perturbed, predictions),
         }
     return out
 

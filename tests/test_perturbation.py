@@ -67,6 +67,8 @@ def test_measures_of_a_hand_example():
     assert pixels["homogeneity_perturbed"] == pytest.approx((4 / 6) * math.log(2) / math.log(3))
     assert pixels["homogeneity_perturbed_chance"] == metrics.homogeneity_chance(PERTURBED["pixels"], LABELS)
     assert pixels["homogeneity_perturbed_vs_prediction"] == 0.0  # against the predictions, all pure
+    assert pixels["homogeneity_perturbed_vs_prediction_chance"] == \
+        metrics.homogeneity_chance(PERTURBED["pixels"], PREDICTIONS)
     # Deep: kept at inputs 0, 2; moves of 1, sqrt 2, 1, sqrt 2 steps; read as [0, 1, 1, 2, 2, 0].
     assert deep["code_retention"] == pytest.approx(2 / 6)
     assert deep["mean_grid_distance"] == pytest.approx((2 + 2 * math.sqrt(2)) / 6)
