@@ -274,12 +274,17 @@ def run_series(
               flush=True)
         runs.append(run)
     report_path = (FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile) / "run_report.json"
-    write_report(report_path, profile, runs)
+    write_report(report_path, profile, runs, lessons={p.stem for p in discover()})
     return runs
 
 
-def write_report(path: Path, profile: str, runs: list[NotebookRun]) -> None:
+def write_report(
+    path: Path, profile: str, runs: list[NotebookRun], lessons: set[str] | None = None
+) -> None:
     """Merge these runs into the report at `path` (latest run per notebook) and print the total.
+
+    With `lessons`, earlier entries of notebooks not among them (a lesson renamed or removed since)
+    are dropped, so the report lists only lessons that exist.
 
     A report that cannot be read is moved aside to `<name>.corrupt` (with a message), like a
     damaged checkpoint, and a new one is started.
@@ -293,6 +298,8 @@ def write_report(path: Path, profile: str, runs: list[NotebookRun]) -> None:
             os.replace(path, aside)
             print(f"Run report {path} cannot be read ({type(error).__name__}); moved it to {aside} "
                   "and starting a new one.")
+    if lessons is not None:
+        entries = {name: entry for name, entry in entries.items() if name in lessons}
     entries.update({r.notebook: asdict(r) for r in runs})
     notebooks = [entries[name] for name in sorted(entries)]
     total = round(sum(e["seconds"] for e in notebooks), 1)

@@ -76,6 +76,17 @@ def test_unreadable_report_is_moved_aside_and_started_again(tmp_path, capsys, da
     assert [e["notebook"] for e in json.loads(report.read_text())["notebooks"]] == ["01_b"]
 
 
+def test_report_drops_entries_of_lessons_that_no_longer_exist(tmp_path) -> None:
+    report = tmp_path / "run_report.json"
+    run.write_report(report, "full", [run.NotebookRun("04_old_name", 5.0, 10.0),
+                                      run.NotebookRun("00_a", 1.0, 10.0)])
+    run.write_report(report, "full", [run.NotebookRun("04_new_name", 2.0, 20.0)],
+                     lessons={"00_a", "04_new_name"})
+    data = json.loads(report.read_text())
+    assert [e["notebook"] for e in data["notebooks"]] == ["00_a", "04_new_name"]
+    assert data["total_seconds"] == 3.0
+
+
 def test_select_by_number_or_name_and_unknown_names() -> None:
     assert [p.stem for p in run.select(["01"])] == ["01_training"]
     assert [p.stem for p in run.select(["00_overview"])] == ["00_overview"]
