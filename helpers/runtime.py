@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers.checks import check_int
+from helpers.checks import check_parameters
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and torch."""
-    check_int(seed, "seed", minimum=0, maximum=2**32 - 1)  # numpy's seeds are 32-bit
+    check_parameters(seed=seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
