@@ -270,8 +270,8 @@ def attack_sweep(
         raise ValueError(f"attacks and epsilons must be non-empty, got {attacks!r} and {epsilons!r}.")
     if len(set(attacks)) < len(attacks) or len(set(epsilons)) < len(epsilons):
         raise ValueError(f"attacks and epsilons must not repeat, got {attacks!r} and {epsilons!r}.")
-    clean_predictions = predict_logits(model, x).argmax(1)
-    wrong = int((clean_predictions != y.cpu()).sum())
+    labels = y.detach().cpu().to(torch.int64)
+    wrong = int((predict_logits(model, x).argmax(1) != labels).sum())
     if wrong:
         raise ValueError(
             "x must hold only inputs the model classifies correctly (pass the attacked set from "
@@ -284,8 +284,9 @@ def attack_sweep(
         x_adv = attack(name, model, x, y, eps, seed=seed, **options.get(name, {}))
         images[name, eps] = x_adv
         predictions[name, eps] = predict_logits(model, x_adv).argmax(1).to(torch.int64)
-        success[name, eps] = attack_success(model, x_adv, y, clean_predictions)
-    return AttackSweep(attacks, epsilons, y.detach().cpu().to(torch.int64), images, predictions, success)
+        # every input was right when clean, so `attack_success` is the share now wrong
+        success[name, eps] = (predictions[name, eps] != labels).float().mean().item()
+    return AttackSweep(attacks, epsilons, labels, images, predictions, success)
 
 
 def _ascent_direction(
