@@ -9,6 +9,7 @@ exact copy of the input.
 `ATTACKS` names them for `attack(name, ...)`. `attack_sweep` runs every attack at every budget on
 an attacked set (`correctly_classified`) and keeps the perturbed images, the network's predictions
 and the success rates in an `AttackSweep`, which also gives each input's fooling budget.
+`robust_inputs` measures robustness: which inputs no iterate of any PGD restart breaks.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "correctly_classified",
     "fgsm",
     "pgd",
+    "robust_inputs",
     "sign_noise",
     "sign_noise_attack",
 ]
@@ -108,6 +110,71 @@ def pgd(
         return x_adv
 
     return _batched(model, x, y, run, batch_size, progress, f"PGD eps={epsilon:g}")
+
+
+def robust_inputs(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epsilon: float,
+    steps: int = 40,
+    step_size: float | None = None,
+    restarts: int = 1,
+    seed: int = 0,
+    batch_size: int = 500,
+) -> np.ndarray:
+    """Per input: whether the model still classifies it correctly under PGD with `restarts` restarts.
+
+    Restart `r` is `pgd(model, x, y, epsilon, step_size, steps, seed=seed + r)`, and an input is
+    broken as soon as the model misclassifies any iterate of any restart (or the clean input), so
+    the share of robust inputs is at most the accuracy on `pgd`'s final iterates. Broken inputs are
+    not attacked further, which makes the measure fast on models that are not robust. Restarts keep
+    a masked gradient, which stalls one attack from one start, from passing for robustness.
+    """
+    _check_inputs(x, y, epsilon, batch_size)
+    if steps < 1 or restarts < 1:
+        raise ValueError(f"steps and restarts must be >= 1, got {steps!r} and {restarts!r}.")
+    step_size = 2.5 * epsilon / steps if step_size is None else step_size
+    device = _device(model)
+    labels = y.detach().cpu().to(torch.int64)
+    robust = (predict_logits(model, x).argmax(1) == labels).numpy()
+    with _eval_mode(model):
+        for restart in range(restarts if epsilon > 0 else 0):
+            generator = torch.Generator().manual_seed(seed + restart)
+            start = (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * epsilon
+            survivors = np.flatnonzero(robust)
+            for first in range(0, len(survivors), batch_size):
+                rows = torch.from_numpy(survivors[first:first + batch_size])
+                broken = _pgd_breaks(model, x[rows].detach().to(device), start[rows].to(device),
+                                     labels[rows].to(device), epsilon, step_size, steps)
+                robust[rows.numpy()[broken]] = False
+    return robust
+
+
+def _pgd_breaks(
+    model: nn.Module, x: torch.Tensor, start: torch.Tensor, y: torch.Tensor,
+    epsilon: float, step_size: float, steps: int,
+) -> np.ndarray:
+    """Per input of one batch: whether any PGD iterate from `x + start` is misclassified."""
+    broken = np.zeros(len(x), dtype=bool)
+    alive = torch.arange(len(x))
+    x_adv = (x + start).clamp(0.0, 1.0)
+    for step in range(steps + 1):
+        with torch.enable_grad():
+            x_var = x_adv.detach().requires_grad_(True)
+            logits = model(x_var)
+            held = logits.argmax(1) == y
+            if step == steps or not held.any():
+                broken[alive[~held.cpu()].numpy()] = True
+                break
+            loss = F.cross_entropy(logits[held], y[held], reduction="sum")
+            (grad,) = torch.autograd.grad(loss, x_var)
+        broken[alive[~held.cpu()].numpy()] = True
+        keep = held.cpu()
+        alive, x, y = alive[keep], x[held], y[held]
+        x_adv = x_adv[held] + step_size * grad[held].sign()
+        x_adv = torch.min(torch.max(x_adv, x - epsilon), x + epsilon).clamp(0.0, 1.0)
+    return broken
 
 
 def sign_noise(x: torch.Tensor, epsilon: float, seed: int = 0) -> torch.Tensor:

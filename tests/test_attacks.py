@@ -15,6 +15,7 @@ from helpers.attacks import (
     correctly_classified,
     fgsm,
     pgd,
+    robust_inputs,
     sign_noise,
     sign_noise_attack,
 )
@@ -422,3 +423,51 @@ def test_attack_sweep_checks_its_settings_before_attacking():
         attack_sweep(linear_model(), x, y, epsilons=(0.1, 0.1))
     with pytest.raises(ValueError, match="must be non-empty"):
         attack_sweep(linear_model(), x, y, attacks=())
+
+
+def _reference_robust(model, x, y, epsilon, steps, restarts, seed):
+    """Robust by definition: right on the clean input and on every PGD iterate of every restart
+    (iterate 0 is the random start, uniform in the epsilon ball as `pgd` documents it)."""
+    robust = predict_logits(model, x).argmax(1) == y
+    for restart in range(restarts):
+        generator = torch.Generator().manual_seed(seed + restart)
+        start = (x + (2 * torch.rand(x.shape, generator=generator) - 1) * epsilon).clamp(0, 1)
+        iterates = [start] + [pgd(model, x, y, epsilon, step_size=2.5 * epsilon / steps, steps=k,
+                                  seed=seed + restart) for k in range(1, steps + 1)]
+        for x_k in iterates:
+            robust &= predict_logits(model, x_k).argmax(1) == y
+    return robust.numpy()
+
+
+def test_robust_inputs_are_those_no_iterate_of_any_restart_breaks(mnist):
+    model, x, y, _ = mnist
+    x, y = x[:60], y[:60]
+    for epsilon, restarts in ((0.1, 1), (0.1, 3), (0.2, 2)):
+        robust = robust_inputs(model, x, y, epsilon, steps=5, restarts=restarts, seed=4, batch_size=16)
+        expected = _reference_robust(model, x, y, epsilon, steps=5, restarts=restarts, seed=4)
+        assert robust.dtype == bool and robust.shape == (60,)
+        np.testing.assert_array_equal(robust, expected)
+
+
+def test_robust_inputs_are_at_most_as_many_as_the_final_iterate_leaves_right(mnist):
+    model, x, y, _ = mnist
+    final = predict_logits(model, pgd(model, x, y, 0.1, steps=10, seed=0)).argmax(1) == y
+    robust = robust_inputs(model, x, y, 0.1, steps=10, seed=0)
+    assert robust.sum() <= final.sum()
+    assert not (robust & ~final.numpy()).any()
+    more_restarts = robust_inputs(model, x, y, 0.1, steps=10, restarts=3, seed=0)
+    assert not (more_restarts & ~robust).any()
+
+
+def test_robust_inputs_at_epsilon_zero_are_the_correctly_classified_ones(mnist):
+    model, x, y, _ = mnist
+    correct = (predict_logits(model, x).argmax(1) == y).numpy()
+    np.testing.assert_array_equal(robust_inputs(model, x, y, 0.0), correct)
+
+
+def test_robust_inputs_rejects_bad_settings():
+    x, y = random_images()
+    with pytest.raises(ValueError, match="steps and restarts must be >= 1"):
+        robust_inputs(linear_model(), x, y, 0.1, restarts=0)
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        robust_inputs(linear_model(), x, y, 1.5)
