@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from helpers.statistics import rank_correlation
+
+
+def test_rho_is_spearmans_and_the_interval_holds_it():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=12)
+    y = x + rng.normal(scale=1.0, size=12)
+    result = rank_correlation(x, y, seed=3)
+    assert result["rho"] == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert result["low"] <= result["rho"] <= result["high"]
+    assert result["n"] == 12 and result["n_undefined"] == 0
+
+
+def test_interval_agrees_with_scipys_bootstrap():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=15)
+    y = 0.5 * x + rng.normal(size=15)
+    ours = rank_correlation(x, y, n_resamples=4000, seed=0)
+    reference = stats.bootstrap((x, y), lambda a, b: stats.spearmanr(a, b).statistic, paired=True,
+                                vectorized=False, n_resamples=4000, method="percentile",
+                                rng=np.random.default_rng(5)).confidence_interval
+    assert ours["low"] == pytest.approx(reference.low, abs=0.05)
+    assert ours["high"] == pytest.approx(reference.high, abs=0.05)
+
+
+def test_a_monotone_relation_has_rho_one_and_a_degenerate_interval():
+    result = rank_correlation([1, 2, 3, 4, 5], [10, 20, 25, 100, 101])
+    assert (result["rho"], result["low"], result["high"]) == (1.0, 1.0, 1.0)
+    assert rank_correlation([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])["rho"] == -1.0
+
+
+def test_resamples_with_a_constant_variable_are_left_out_and_counted():
+    x = np.arange(8.0)
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 2.0])   # most resamples of y are constant
+    result = rank_correlation(x, y, n_resamples=500, seed=0)
+    assert 0 < result["n_undefined"] < 500
+    assert np.isfinite(result["low"]) and np.isfinite(result["high"])
+    assert np.isnan(rank_correlation(x, np.zeros(8))["rho"])
+
+
+def test_the_same_seed_gives_the_same_interval():
+    x, y = np.arange(10.0), np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3.0])
+    assert rank_correlation(x, y, seed=7) == rank_correlation(x, y, seed=7)
+
+
+@pytest.mark.parametrize(("x", "y", "match"), [
+    ([1, 2], [1, 2], "equal length >= 3"),
+    ([1, 2, 3], [1, 2], "equal length >= 3"),
+    ([1, 2, np.nan], [1, 2, 3], "x must be finite"),
+])
+def test_bad_input_is_rejected(x, y, match):
+    with pytest.raises(ValueError, match=match):
+        rank_correlation(x, y)
