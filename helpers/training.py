@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.attacks import fgsm, pgd
+from helpers.attacks import fgsm, pgd, robust_inputs
 from helpers.checks import check_choice, check_parameters
 from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
@@ -47,7 +47,7 @@ ADVERSARIAL_TRAINING = {
 """The adversarial training methods by name; every perturbation stays in the L-infinity ball of
 radius `adv_epsilon` around the image and in [0, 1]."""
 
-ROBUST_EVALUATION = {"attack": "pgd", "steps": 40, "random_start": True, "seed": 0, "n_test": 1000}
+ROBUST_EVALUATION = {"attack": "pgd", "steps": 40, "random_start": True, "seed": 0, "n_test": 500}
 """How an adversarially trained model's robust accuracy is measured after training: the series'
 PGD at `adv_epsilon` on the first `n_test` test images."""
 
@@ -167,20 +167,41 @@ def adversarial_inputs(
     return x_adv.to(x.device)
 
 
-def robust_evaluation(
-    model: nn.Module, config: TrainConfig, progress: bool = True
-) -> dict[str, float]:
+def robust_evaluation(model: nn.Module, config: TrainConfig) -> dict[str, float]:
     """Clean and PGD robust accuracy at `config.adv_epsilon` on the fixed held-out set of
-    `ROBUST_EVALUATION` (the first 1,000 test images, PGD-40 with a random start)."""
+    `ROBUST_EVALUATION` (the first 500 test images, PGD-40 with a random start; an input counts
+    as robust only if no iterate fools the model, `attacks.robust_inputs`)."""
     n, steps, seed = ROBUST_EVALUATION["n_test"], ROBUST_EVALUATION["steps"], ROBUST_EVALUATION["seed"]
     x_test, y_test = load_split(config.dataset, train=False)
     x, y = x_test[:n], y_test[:n]
-    x_adv = pgd(model, x, y, config.adv_epsilon, steps=steps, random_start=True, seed=seed,
-                progress=progress)
-    return {
-        "clean_accuracy": evaluate(model, x, y)["accuracy"],
-        "robust_accuracy": evaluate(model, x_adv, y)["accuracy"],
-    }
+    robust = robust_inputs(model, x, y, config.adv_epsilon, steps=steps, seed=seed)
+    return {"clean_accuracy": evaluate(model, x, y)["accuracy"], "robust_accuracy": float(robust.mean())}
+
+
+def training_accuracy(model: nn.Module, config: TrainConfig, n_max: int = 10000) -> dict[str, float]:
+    """Accuracy on the first `n_max` images the model was trained on, against the labels it was
+    trained on (noisy when `config.label_noise` > 0) and against their true labels."""
+    x, y_trained = training_data(config)
+    _, y_true = training_data(replace(config, label_noise=0.0))
+    predictions = predict_logits(model, x[:n_max]).argmax(1)
+    return {"trained_labels": (predictions == y_trained[:n_max]).float().mean().item(),
+            "true_labels": (predictions == y_true[:n_max]).float().mean().item()}
+
+
+MAX_EVALUATIONS = 2
+"""Training evaluates the whole test set after at most this many epochs, evenly spaced and always
+after the last; a 40-epoch run on a few images would otherwise spend most of its time evaluating."""
+
+
+def evaluated_epochs(epochs: int, max_evaluations: int = MAX_EVALUATIONS) -> list[int]:
+    """The epochs after which training records test loss and accuracy (and the epoch's training ones).
+
+    >>> evaluated_epochs(2), evaluated_epochs(3), evaluated_epochs(40)
+    ([1, 2], [2, 3], [20, 40])
+    """
+    if epochs <= max_evaluations:
+        return list(range(1, epochs + 1))
+    return sorted({round(epochs * k / max_evaluations) for k in range(1, max_evaluations + 1)})
 
 
 def _step_seed(seed: int, step: int) -> int:
@@ -197,6 +218,7 @@ def train(
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train a model from scratch: Adam with a cosine learning-rate decay, seeded.
 
+    The history records test (and training) loss and accuracy after the `evaluated_epochs`.
     With `config.adversarial` every batch is replaced by its perturbed twins (`adversarial_inputs`)
     before the weight update, the history's training loss and accuracy are those on the perturbed
     inputs, and the record adds `clean_accuracy` and `robust_accuracy` (`robust_evaluation`).
@@ -242,6 +264,8 @@ def train(
                 history["step"].append((epoch - 1) * steps_per_epoch + step)
                 history["step_loss"].append(loss.item())
                 bar.set_postfix(loss=f"{loss.item():.3f}")
+        if epoch not in evaluated_epochs(config.epochs):
+            continue
         test = evaluate(model, x_test, y_test)
         history["epoch"].append(epoch)
         history["train_loss"].append(loss_sum / len(x))
@@ -259,7 +283,7 @@ def train(
         "steps_per_epoch": steps_per_epoch,
     }
     if config.adversarial is not None:
-        record.update(robust_evaluation(model, config, progress=progress))
+        record.update(robust_evaluation(model, config))
         record["robust_evaluation"] = {**ROBUST_EVALUATION, "epsilon": config.adv_epsilon}
     return model, record
 
