@@ -129,7 +129,8 @@ def fit_codebook(
     """Fit one SOM per layer on the clean images `x_fit` (labels `y_fit`)."""
     raw = extract_activations(model, x_fit, layers=layers, pool_size=pool_size, progress=progress)
     return fit_codebook_on_activations(raw, y_fit, n_classes=n_classes, som_size=som_size,
-                                       num_iteration=num_iteration, pool_size=pool_size, seed=seed)
+                                       num_iteration=num_iteration, pool_size=pool_size, seed=seed,
+                                       progress=progress)
 
 
 def fit_codebook_on_activations(
@@ -140,6 +141,7 @@ def fit_codebook_on_activations(
     num_iteration: int = 30,
     pool_size: int | None = None,
     seed: int = 0,
+    progress: bool = True,
 ) -> LayerCodebook:
     """Standardize reduced activations given per layer (n_inputs, n_features) and fit one SOM each.
 
@@ -149,7 +151,7 @@ def fit_codebook_on_activations(
     """
     standardizer = Standardizer.fit(activations)
     fit = standardizer.transform(activations)
-    soms = fit_layer_soms(fit, size=som_size, num_iteration=num_iteration, seed=seed)
+    soms = fit_layer_soms(fit, layer_progress=progress, size=som_size, num_iteration=num_iteration, seed=seed)
     return LayerCodebook(soms, standardizer, pool_size, layer_codes(soms, fit),
                          np.asarray(labels), n_classes)
 

@@ -2,6 +2,7 @@
 
 Colours: classes use `CLASS_PALETTE`; the three perturbations use `ATTACK_COLORS` (Okabe-Ito
 colours, distinct for colour-blind readers); gray and black are left free for clean references.
+Other categories (up to seven) take `OKABE_ITO` in order.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from helpers.io import atomic_write
 CLASS_PALETTE = "tab10"
 ATTACK_NAMES = {"fgsm": "FGSM", "pgd": "PGD", "noise": "noise (control)"}
 ATTACK_COLORS = {"fgsm": "#0072B2", "pgd": "#D55E00", "noise": "#CC79A7"}  # blue, vermillion, purple
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")
+"""The Okabe-Ito colours without their yellow (too light on white), for up to seven categories."""
 
 
 def use_style() -> None:

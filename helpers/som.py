@@ -199,12 +199,15 @@ def fit_som(
     return train_batch(som, x, num_iteration, progress=progress)
 
 
-def fit_layer_soms(fit_data: Mapping[str, np.ndarray], **fit_kwargs) -> dict[str, MiniSom]:
-    """One `fit_som` per layer; ``fit_kwargs`` go to every call. Keys are layer names."""
+def fit_layer_soms(
+    fit_data: Mapping[str, np.ndarray], layer_progress: bool = True, **fit_kwargs
+) -> dict[str, MiniSom]:
+    """One `fit_som` per layer, with a progress bar over the layers unless `layer_progress` is
+    False; ``fit_kwargs`` go to every call. Keys are layer names."""
     if not fit_data:
         raise ValueError("fit_data must have at least one layer, got no layers.")
     soms = {}
-    for name in track(fit_data, desc="SOM per layer", unit="layer"):
+    for name in track(fit_data, desc="SOM per layer", unit="layer", enabled=layer_progress):
         try:
             soms[name] = fit_som(fit_data[name], **fit_kwargs)
         except ValueError as err:

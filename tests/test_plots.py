@@ -158,3 +158,9 @@ def test_ordered_colors_run_along_the_colormap() -> None:
     assert colors.shape == (4, 4)
     assert len({tuple(c) for c in colors}) == 4
     np.testing.assert_allclose(colors[0], plt.get_cmap("viridis")(0.0))
+
+
+def test_okabe_ito_colours_are_distinct_and_start_with_black() -> None:
+    colors = plots.OKABE_ITO
+    assert len(set(colors)) == 7 and colors[0] == "#000000"
+    assert min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in itertools.combinations(colors, 2)) > 20
