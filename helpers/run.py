@@ -57,6 +57,9 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "epsilons": [0.0, 0.1, 0.3],
         "pgd_steps": 3,
         "min_fooled": 10,
+        "family_name": "smoke",
+        "restarts": 2,
+        "n_resamples": 200,
     },
 }
 

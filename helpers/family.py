@@ -1,0 +1,186 @@
+"""Model families: networks of one architecture trained to differ in how well they generalize and
+how robust they are (lesson 06).
+
+A family is a tuple of `Member`s, each a short name, the lever it pulls and a `TrainConfig`, so
+every model is cached and keyed like any other. `assess` measures one member on a `Probe`, the data
+and settings shared by every member so that their numbers compare: accuracies and the
+generalization gap, robust accuracy over a PGD budget sweep, the homogeneity profile of its SOM
+codes with chance levels, and where PGD's adversarial class takes over its codes.
+
+`FAMILIES["full"]` is sized for a 2-core laptop CPU; `FAMILIES["smoke"]` pulls the same levers on
+tiny budgets so that CI runs the lesson in seconds. To grow a family on a bigger machine, add
+members: more seeds of each configuration (the spread between seeds is the noise floor of every
+relation), more training-set sizes and noise levels, longer training, or adversarial training at
+more budgets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from helpers import attacks, perturbation
+from helpers.checks import check_choice
+from helpers.codes import fit_codebook
+from helpers.models import predict_logits
+from helpers.training import CHECKPOINT_DIR, TrainConfig, load_or_train, training_accuracy
+
+__all__ = ["FAMILIES", "LEVERS", "Member", "Probe", "assess", "model_family"]
+
+LEVERS = {
+    "reference": "lesson 01's model: the full training set, 2 epochs",
+    "training-set size": "fewer training images, trained for about as many steps",
+    "training length": "the same images, trained for fewer or more epochs",
+    "label noise": "a share of the training labels replaced by random wrong classes",
+    "adversarial training": "trained on perturbed inputs (FGSM with random start, or plain FGSM)",
+}
+"""What each lever of a family changes, in words for the lesson's table."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a family: a short name for plots and tables, its lever, its configuration."""
+
+    name: str
+    lever: str
+    config: TrainConfig
+
+    def __post_init__(self) -> None:
+        check_choice(self.lever, "lever", LEVERS)
+
+
+def _members(*rows: tuple[str, str, dict]) -> tuple[Member, ...]:
+    return tuple(Member(name, lever, TrainConfig(**options)) for name, lever, options in rows)
+
+
+FAMILIES: dict[str, tuple[Member, ...]] = {
+    "full": _members(
+        ("standard", "reference", dict(epochs=2)),
+        ("500 images", "training-set size", dict(n_train=500, epochs=30)),
+        ("1,000 images", "training-set size", dict(n_train=1000, epochs=15)),
+        ("5,000 images", "training-set size", dict(n_train=5000, epochs=4)),
+        ("5,000 images, 1 epoch", "training length", dict(n_train=5000, epochs=1)),
+        ("40% noise, 4 epochs", "label noise", dict(n_train=5000, label_noise=0.4, epochs=4)),
+        ("40% noise, memorized", "label noise",
+         dict(n_train=500, label_noise=0.4, epochs=80, batch_size=32)),
+        ("FGSM-RS, ε = 0.1", "adversarial training",
+         dict(n_train=10000, epochs=3, adversarial="fgsm_rs", adv_epsilon=0.1)),
+        ("FGSM-RS, ε = 0.2", "adversarial training",
+         dict(n_train=20000, epochs=2, adversarial="fgsm_rs", adv_epsilon=0.2)),
+        ("FGSM-RS, ε = 0.3", "adversarial training",
+         dict(n_train=10000, epochs=2, adversarial="fgsm_rs", adv_epsilon=0.3)),
+        ("plain FGSM, ε = 0.3", "adversarial training",
+         dict(n_train=10000, epochs=2, adversarial="fgsm", adv_epsilon=0.3)),
+    ),
+    "smoke": _members(
+        ("standard", "reference", dict(n_train=1000, epochs=1)),
+        ("300 images", "training-set size", dict(n_train=300, epochs=2)),
+        ("40% noise", "label noise", dict(n_train=500, label_noise=0.4, epochs=2)),
+        ("FGSM-RS, ε = 0.3", "adversarial training",
+         dict(n_train=500, epochs=1, adversarial="fgsm_rs", adv_epsilon=0.3)),
+        ("plain FGSM, ε = 0.3", "adversarial training",
+         dict(n_train=500, epochs=1, adversarial="fgsm", adv_epsilon=0.3)),
+    ),
+}
+"""The families by name; every member trains with seed 0, so "standard" is lesson 01's model."""
+
+
+def model_family(name: str) -> tuple[Member, ...]:
+    """The members of family `name` ("full" or "smoke")."""
+    return FAMILIES[check_choice(name, "family", FAMILIES)]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What every member is measured with: SOM-fit images (training set), test images whose codes
+    are measured, test images that are attacked, and the settings of SOMs and attacks."""
+
+    x_fit: torch.Tensor
+    y_fit: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_attack: torch.Tensor
+    y_attack: torch.Tensor
+    epsilons: Sequence[float]
+    pgd_steps: int = 20
+    som_size: int = 10
+    som_iterations: int = 20
+    pool_size: int | None = 4
+    min_fooled: int = 50
+    seed: int = 0
+
+
+def assess(
+    member: Member, probe: Probe, device: torch.device | None = None, cache_dir: Path = CHECKPOINT_DIR
+) -> dict[str, Any]:
+    """Train (or load) one member and measure it on `probe`; a JSON-ready record.
+
+    - ``accuracy``: on its training images with the labels it was trained on and with the true
+      labels (`training_accuracy`), on the whole test set, and the generalization gap (training
+      accuracy on its own labels minus test accuracy);
+    - ``robust_accuracy``: share of the attacked images that PGD (`pgd_steps` steps, one start)
+      cannot break at each budget of `probe.epsilons` (`attacks.robust_inputs`), and
+      ``fgsm_accuracy`` at the same budgets: far above the PGD value is the mark of a masked gradient;
+    - ``layers``: per layer, the homogeneity index of the test codes with its chance level, the
+      readout accuracy, and the share of PGD-fooled inputs (at the largest budget, among the
+      attacked images the model gets right) read as their adversarial class, with its 95% interval;
+      ``takeover_layer`` as in lesson 05 (None with fewer than `min_fooled` fooled).
+    """
+    cached = member.config.checkpoint_path(cache_dir).exists()
+    model, record = load_or_train(member.config, cache_dir=cache_dir, device=device, progress=False)
+    start = time.perf_counter()
+    codebook = fit_codebook(model, probe.x_fit, probe.y_fit, som_size=probe.som_size,
+                            num_iteration=probe.som_iterations, pool_size=probe.pool_size,
+                            seed=probe.seed, progress=False)
+    y_test = probe.y_test.numpy()
+    clean = codebook.measures(codebook.encode(model, probe.x_test), y_test)
+    trained = training_accuracy(model, member.config, n_max=5000)
+    robust = {eps: float(attacks.robust_inputs(model, probe.x_attack, probe.y_attack, eps,
+                                               steps=probe.pgd_steps, seed=probe.seed).mean())
+              for eps in probe.epsilons}
+    fgsm = {eps: _accuracy(model, attacks.fgsm(model, probe.x_attack, probe.y_attack, eps), probe.y_attack)
+            for eps in probe.epsilons}
+    x_right, y_right = attacks.correctly_classified(model, probe.x_attack, probe.y_attack)
+    key = ("pgd", max(probe.epsilons))
+    sweep = attacks.attack_sweep(model, x_right, y_right, attacks=key[:1], epsilons=key[1:],
+                                 pgd_steps=probe.pgd_steps, seed=probe.seed)
+    codes_right = codebook.encode(model, x_right)
+    codes_fooling = codebook.encode(model, sweep.images[key])
+    moved = perturbation.perturbation_measures(codebook, codes_right, codes_fooling, y_right,
+                                               sweep.predictions[key], probe.min_fooled)
+    layers = {layer: {"homogeneity_index": clean[layer]["homogeneity_index"],
+                      "homogeneity_index_chance": clean[layer]["homogeneity_index_chance"],
+                      "readout_accuracy": clean[layer]["readout_accuracy"],
+                      **{name: moved[layer][name] for name in ("readout_adversarial_fooled",
+                                                               "readout_adversarial_fooled_low",
+                                                               "readout_adversarial_fooled_high")}}
+              for layer in codebook.layers}
+    test_accuracy = record["test_accuracy"]
+    return {
+        "name": member.name,
+        "lever": member.lever,
+        "config": member.config.as_dict(),
+        "checkpoint": member.config.checkpoint_path().name,
+        "cached": cached,
+        "train_seconds": record["train_seconds"],
+        "assess_seconds": time.perf_counter() - start,
+        "accuracy": {"train_trained_labels": trained["trained_labels"],
+                     "train_true_labels": trained["true_labels"],
+                     "test": test_accuracy, "gap": trained["trained_labels"] - test_accuracy},
+        "robust_accuracy": {f"{eps:g}": value for eps, value in robust.items()},
+        "fgsm_accuracy": {f"{eps:g}": value for eps, value in fgsm.items()},
+        "takeover_epsilon": key[1],
+        "n_fooled": int(sweep.fooled(*key).sum()),
+        "takeover_layer": perturbation.takeover_layer(moved, codebook.layers, probe.min_fooled),
+        "layers": layers,
+        **({"record_robust_accuracy": record["robust_accuracy"]} if "robust_accuracy" in record else {}),
+    }
+
+
+def _accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((predict_logits(model, x).argmax(1) == y).float().mean())

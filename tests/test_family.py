@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.checks import PARAMETER_RULES
+from helpers.data import load_split, random_subset
+from helpers.family import FAMILIES, LEVERS, Member, Probe, assess, model_family
+from helpers.training import TrainConfig
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_every_family_has_unique_names_and_pulls_every_lever(name):
+    members = model_family(name)
+    assert len({m.name for m in members}) == len(members)
+    assert len({m.config.key for m in members}) == len(members)
+    assert {m.lever for m in members} <= set(LEVERS)
+    assert members[0].name == "standard" and members[0].lever == "reference"
+    adversarial = [m.config.adversarial for m in members if m.lever == "adversarial training"]
+    assert "fgsm_rs" in adversarial and "fgsm" in adversarial   # the method and its known failure
+
+
+def test_the_full_family_is_the_one_the_issue_asks_for():
+    members = model_family("full")
+    assert len(members) >= 10
+    assert {m.lever for m in members} == set(LEVERS)
+    assert sum(m.lever == "adversarial training" for m in members) >= 2
+    sizes = {m.config.n_train for m in members if m.lever == "training-set size"}
+    assert len(sizes) >= 3
+    assert any(m.config.label_noise > 0 and m.config.epochs >= 20 for m in members)  # memorization
+    # the reference is lesson 01's model, so a series run trains it once
+    assert members[0].config == TrainConfig(seed=0, epochs=2)
+
+
+def test_an_unknown_family_or_lever_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="family must be one of 'full', 'smoke', got 'huge'"):
+        model_family("huge")
+    with pytest.raises(ValueError, match="lever must be one of"):
+        Member("x", "bigger batches", TrainConfig())
+
+
+def test_the_lesson_parameter_accepts_exactly_the_families():
+    for name in FAMILIES:
+        assert PARAMETER_RULES["family_name"](name, "family_name") == name
+    with pytest.raises(ValueError, match="family_name must be one of"):
+        PARAMETER_RULES["family_name"]("huge", "family_name")
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory):
+    x_train, y_train = load_split("mnist", train=True)
+    x_test, y_test = load_split("mnist", train=False)
+    probe = Probe(*random_subset(x_train, y_train, 300, seed=0), *random_subset(x_test, y_test, 300, seed=0),
+                  *random_subset(x_test, y_test, 120, seed=1), epsilons=[0.05, 0.3],
+                  pgd_steps=5, som_size=4, som_iterations=5, min_fooled=10)
+    member = Member("noisy", "label noise", TrainConfig(n_train=400, epochs=2, label_noise=0.4))
+    cache = tmp_path_factory.mktemp("checkpoints")
+    return member, probe, assess(member, probe, cache_dir=cache), cache
+
+
+def test_assess_reports_every_measure_in_range(assessed):
+    member, probe, report, _ = assessed
+    accuracy = report["accuracy"]
+    assert report["name"] == "noisy" and report["config"] == member.config.as_dict()
+    assert not report["cached"] and report["train_seconds"] > 0
+    assert accuracy["gap"] == pytest.approx(accuracy["train_trained_labels"] - accuracy["test"])
+    assert all(0 <= accuracy[k] <= 1 for k in ("train_trained_labels", "train_true_labels", "test"))
+    assert set(report["robust_accuracy"]) == set(report["fgsm_accuracy"]) == {"0.05", "0.3"}
+    assert list(report["layers"]) == ["pixels", "conv1", "conv2", "conv3", "fc", "logits"]
+    for layer in report["layers"].values():
+        assert 0 <= layer["homogeneity_index"] <= 1 and 0 < layer["homogeneity_index_chance"] <= 1
+    assert report["takeover_layer"] in [None, "none", *report["layers"]]
+
+
+def test_robust_accuracy_never_exceeds_clean_accuracy_on_the_attacked_images(assessed):
+    member, probe, report, cache = assessed
+    from helpers.training import load_or_train
+
+    model, _ = load_or_train(member.config, cache_dir=cache, progress=False)
+    with torch.no_grad():
+        clean = float((model(probe.x_attack).argmax(1) == probe.y_attack).float().mean())
+    assert max(report["robust_accuracy"].values()) <= clean + 1e-9
+    assert report["robust_accuracy"]["0.3"] <= report["fgsm_accuracy"]["0.3"] + 0.05
+
+
+def test_assess_finds_the_cached_model_the_second_time(assessed):
+    member, probe, _, cache = assessed
+    again = assess(member, probe, cache_dir=cache)
+    assert again["cached"]
+    assert again["accuracy"] == pytest.approx(assessed[2]["accuracy"])
+
+
+def test_training_accuracy_reads_the_trained_and_the_true_labels():
+    from helpers.data import with_label_noise
+    from helpers.training import training_accuracy
+
+    config = TrainConfig(n_train=300, epochs=1, label_noise=0.5)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    x, y = load_split("mnist", train=True)
+    x, y_true = random_subset(x, y, 300, seed=0)
+    y_noisy = with_label_noise(y_true, 0.5, 10, seed=0)
+    with torch.no_grad():
+        predictions = model(x).argmax(1)
+    result = training_accuracy(model, config)
+    assert result["trained_labels"] == pytest.approx(float((predictions == y_noisy).float().mean()))
+    assert result["true_labels"] == pytest.approx(float((predictions == y_true).float().mean()))
+    assert np.mean((y_noisy != y_true).numpy()) > 0.3
