@@ -105,3 +105,22 @@ def test_results_name_no_path_of_the_machine_that_made_them(path) -> None:
     data.pop("claims", None)  # its pointers into the results start with "/" too
     assert str(REPO_ROOT) not in text
     assert [s for s in _strings(data) if s.startswith(("/", "~"))] == []
+
+
+def test_the_model_family_spans_generalization_and_robustness_with_every_measure() -> None:
+    data = results("06_generalization_vs_vulnerability")
+    models = data["models"]
+    epsilon = f"{data['parameters']['epsilon']:g}"
+    assert len(models) >= 10
+    test = [m["accuracy"]["test"] for m in models.values()]
+    robust = [m["robust_accuracy"][epsilon] for m in models.values()]
+    assert max(test) - min(test) >= 0.10
+    assert max(robust) - min(robust) >= 0.50
+    for model in models.values():
+        assert {"train_trained_labels", "train_true_labels", "test", "gap"} <= set(model["accuracy"])
+        assert model["train_seconds"] > 0 and model["config"]["seed"] == 0
+        for layer in LAYERS:
+            assert {"homogeneity_index", "homogeneity_index_chance"} <= set(model["layers"][layer])
+    for outcomes in data["relations"].values():
+        for relation in outcomes.values():
+            assert relation["low"] <= relation["rho"] <= relation["high"] and relation["n"] == len(models)
