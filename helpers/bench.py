@@ -5,6 +5,10 @@ its result as the last line, ``key=value`` pairs separated by spaces.
 
 ``som``: MiniSom's ``train_batch_offline`` against `helpers.som.train_batch` on a layer-sized
 problem, from the same PCA initial weights.
+
+``bitvectors``: `helpers.bitvectors.hamming_similarity` against ``scipy.spatial.distance.cdist(...,
+"hamming")`` on the conv1 bits (before pooling) of MNIST test images, and the time of the 45-pair
+Fiedler analysis of every ReLU layer; the model is untrained (seeded), which changes no timing.
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from minisom import MiniSom
+from scipy.spatial.distance import cdist
 
+from helpers.bitvectors import RELU_LAYERS, hamming_similarity, pair_separations, relu_bits
+from helpers.data import load_split
+from helpers.models import build_model
 from helpers.som import train_batch
 
 __all__ = ["BENCHMARKS", "Benchmark", "main", "synthetic_relu_layer"]
@@ -94,11 +103,62 @@ def _som_run(args: argparse.Namespace) -> None:
     print(f"som_speedup={reference_time / ours_time:.1f} max_abs_weight_diff={diff:.2e}")
 
 
+def _bitvectors_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--n-inputs", type=_positive_int, default=5000, help="test images for the similarity (default 5000)")
+    add("--cdist-rows", type=_positive_int, default=1000,
+        help="rows that cdist computes, its time scaled to all inputs (default 1000)")
+    add("--per-class", type=_positive_int, default=200, help="inputs per digit, 45 pairs (default 200)")
+    add("--seed", type=int, default=0, help="seed of the untrained model (default 0)")
+
+
+def _bitvectors_run(args: argparse.Namespace) -> None:
+    x, y = load_split("mnist", train=False)
+    torch.manual_seed(args.seed)
+    model = build_model("mnist_cnn").eval()
+    bits = relu_bits(model, x[:args.n_inputs], layers=["conv1"], progress=False)["conv1"]
+
+    start = time.perf_counter()
+    ours = hamming_similarity(bits)
+    ours_time = time.perf_counter() - start
+    rows = min(args.cdist_rows, len(bits))
+    unpacked = bits.unpack()
+    start = time.perf_counter()
+    reference = 1 - cdist(unpacked[:rows], unpacked, "hamming")
+    cdist_time = (time.perf_counter() - start) * len(bits) / rows
+    np.testing.assert_allclose(ours[:rows], reference, rtol=0, atol=1e-12)
+    diff = np.abs(ours[:rows] - reference).max()
+
+    labels = y.numpy()
+    chosen = np.concatenate([np.flatnonzero(labels == digit)[:args.per_class] for digit in range(10)])
+    pair_bits = relu_bits(model, x[chosen], progress=False)
+    start = time.perf_counter()
+    for layer in RELU_LAYERS:
+        pair_separations(hamming_similarity(pair_bits[layer]), labels[chosen])
+    fiedler_time = time.perf_counter() - start
+    print(
+        f"{len(bits)}x{len(bits)} Hamming similarity of conv1 bits ({bits.n_bits} per input): "
+        f"hamming_similarity={ours_time:.2f}s cdist={cdist_time:.1f}s"
+        + (f" (timed on {rows} rows, scaled)" if rows < len(bits) else "")
+        + f"; 45 digit pairs x {len(RELU_LAYERS)} ReLU layers, {len(chosen)} inputs: {fiedler_time:.2f}s"
+    )
+    print(
+        f"hamming_seconds={ours_time:.2f} cdist_seconds={cdist_time:.1f} cdist_rows={rows} "
+        f"speedup={cdist_time / ours_time:.1f} max_abs_similarity_diff={diff:.1e} "
+        f"fiedler_45_pairs_seconds={fiedler_time:.2f}"
+    )
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "som": Benchmark(
         help="MiniSom train_batch_offline vs helpers.som.train_batch (speed, weight agreement)",
         add_arguments=_som_arguments,
         run=_som_run,
+    ),
+    "bitvectors": Benchmark(
+        help="helpers.bitvectors.hamming_similarity vs scipy cdist 'hamming'; 45-pair Fiedler analysis",
+        add_arguments=_bitvectors_arguments,
+        run=_bitvectors_run,
     ),
 }
 
