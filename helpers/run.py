@@ -60,6 +60,8 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "family_name": "smoke",
         "restarts": 2,
         "n_resamples": 200,
+        "n_per_digit": 20,
+        "n_folds": 3,
     },
 }
 
