@@ -124,3 +124,18 @@ def test_the_model_family_spans_generalization_and_robustness_with_every_measure
     for outcomes in data["relations"].values():
         for relation in outcomes.values():
             assert relation["low"] <= relation["rho"] <= relation["high"] and relation["n"] == len(models)
+
+
+def test_relu_bitvectors_results_hold_fiedler_and_detection_per_layer() -> None:
+    data = results("07_relu_bitvectors")
+    relu_layers = ["conv1", "conv2", "conv3", "fc"]
+    assert data["layers"] == relu_layers
+    for variant in ("trained", "untrained", "trained_after_pooling", "trained_unnormalized_Laplacian"):
+        for layer in relu_layers:
+            record = data["fiedler"][variant][layer]
+            assert len(record["pairs"]) == 45
+            assert 0.5 <= record["min"] <= record["mean"] <= 1 and record["sd"] >= 0
+    for lens in ("bits", "SOM_codes"):
+        for task in ("clean_vs_PGD", "clean_vs_noise", "PGD_vs_noise"):
+            assert set(data["detection"]["held_out"][lens][task]) == set(relu_layers)
+    assert "clean_vs_FGSM" in data["detection"]["transfer_bits"]["clean_vs_PGD"]
