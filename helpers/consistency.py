@@ -1,0 +1,199 @@
+"""Consistency of real and adversarial representations (Dong et al. 2017, adapted to MNIST).
+
+Each measure compares two aligned activation arrays of shape (n_inputs, n_features): row i of the
+first (a real input's representation at one layer) against row i of the second (its adversarial
+twin's). Calling the same function with the noise twin instead gives the control. The study
+measured consistency with WordNet distances between ImageNet classes, which MNIST has no
+counterpart for; these measures (cosine similarity, top-k overlap, equal ReLU bits and, per unit,
+agreement of the true classes that activate it most) are the series' adaptation. The share of
+inputs keeping their SOM code is `helpers.metrics.code_retention`, which `layer_consistency` calls
+when codes are given.
+
+>>> real = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])
+>>> twin = np.array([[2.0, 0.0, 4.0], [3.0, 0.0, 0.0]])
+>>> cosine_similarity(real, twin)
+array([1., 0.])
+>>> equal_bit_share(real, twin).round(3)
+array([1.   , 0.333])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from helpers import metrics
+from helpers.checks import check_finite, check_int
+
+__all__ = [
+    "cosine_similarity",
+    "equal_bit_share",
+    "layer_consistency",
+    "top_inputs",
+    "topk_overlap",
+    "unit_class_agreement",
+]
+
+
+def _check_activations(values: Any, name: str) -> np.ndarray:
+    """``values`` as a finite float64 array of shape (n_inputs, n_features), both at least 1."""
+    array = np.asarray(values)
+    if array.ndim != 2 or 0 in array.shape or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must be a non-empty 2-D numeric array (n_inputs, n_features), "
+                         f"got {array.dtype} of shape {array.shape}.")
+    return check_finite(array, name).astype(np.float64, copy=False)
+
+
+def _check_pair(a: Any, b: Any, name_a: str = "a", name_b: str = "b") -> tuple[np.ndarray, np.ndarray]:
+    a, b = _check_activations(a, name_a), _check_activations(b, name_b)
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape (aligned inputs), "
+                         f"got {a.shape} and {b.shape}.")
+    return a, b
+
+
+def _top_mask(a: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the k largest entries of each row; among equal values the lower index wins."""
+    order = np.argsort(-a, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(a.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+def cosine_similarity(a: Any, b: Any) -> np.ndarray:
+    """Cosine similarity of each row of `a` with the same row of `b`, in [-1, 1].
+
+    A pair of all-zero rows counts as identical (1.0); an all-zero row against a non-zero one as
+    unrelated (0.0), since a zero vector has no direction.
+
+    >>> cosine_similarity([[1, 0], [1, 1], [0, 0], [0, 0]], [[0, 2], [-3, -3], [0, 0], [1, 0]])
+    array([ 0., -1.,  1.,  0.])
+    """
+    a, b = _check_pair(a, b)
+    dots = np.einsum("ij,ij->i", a, b)
+    # sqrt of the product of squared norms: exactly 1.0 for identical rows, where dot == |a|^2 == |b|^2
+    norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
+    both_zero = ~a.any(axis=1) & ~b.any(axis=1)
+    similarity = np.divide(dots, norms, out=np.zeros(len(a)), where=norms > 0)
+    similarity[both_zero] = 1.0
+    return np.clip(similarity, -1.0, 1.0)
+
+
+def topk_overlap(a: Any, b: Any, k: int) -> np.ndarray:
+    """Jaccard overlap of the index sets of the `k` most activated units of each row of `a` and `b`.
+
+    Equal activations are ranked by unit index, the lower index first, so the sets (and the
+    overlap) are deterministic; with k units each, the value is |A & B| / (2k - |A & B|).
+
+    >>> topk_overlap([[3, 2, 1, 0], [3, 2, 1, 0]], [[1, 2, 3, 0], [0, 1, 2, 3]], k=2)
+    array([0.33333333, 0.        ])
+    >>> topk_overlap([[1, 1, 1, 0]], [[0, 1, 1, 1]], k=2)  # ties: units 0 and 1, then 1 and 2
+    array([0.33333333])
+    """
+    a, b = _check_pair(a, b)
+    k = check_int(k, "k", minimum=1, maximum=a.shape[1])
+    shared = (_top_mask(a, k) & _top_mask(b, k)).sum(axis=1)
+    return shared / (2 * k - shared)
+
+
+def equal_bit_share(a: Any, b: Any) -> np.ndarray:
+    """Share of units with the same ReLU on/off state (activation > 0) in each row of `a` and `b`.
+
+    >>> equal_bit_share([[0.5, 0.0, 2.0, 0.0]], [[1.0, 0.0, 0.0, 3.0]])
+    array([0.5])
+    """
+    a, b = _check_pair(a, b)
+    return ((a > 0) == (b > 0)).mean(axis=1)
+
+
+def layer_consistency(
+    clean: Mapping[str, Any],
+    twin: Mapping[str, Any],
+    k: int | Mapping[str, int],
+    clean_codes: Mapping[str, Any] | None = None,
+    twin_codes: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per layer of `clean`, the mean over inputs of each measure between `clean` and `twin`.
+
+    `k` is the top-k size of every layer, or one per layer. With `clean_codes` and `twin_codes` (SOM
+    codes per layer, e.g. from `LayerCodebook.encode`), `code_retention` is added for the layers
+    they hold.
+
+    >>> acts = {"fc": np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0]])}
+    >>> layer_consistency(acts, acts, k=2)
+    {'fc': {'cosine_similarity': 1.0, 'topk_overlap': 1.0, 'equal_bit_share': 1.0}}
+    """
+    if not clean or set(clean) != set(twin):
+        raise ValueError(f"clean and twin must hold the same non-empty set of layers, "
+                         f"got {sorted(clean)!r} and {sorted(twin)!r}.")
+    if isinstance(k, Mapping) and not set(clean) <= set(k):
+        raise ValueError(f"k must give a top-k size for every layer {sorted(clean)!r}, got {dict(k)!r}.")
+    if (clean_codes is None) != (twin_codes is None):
+        raise ValueError("clean_codes and twin_codes must be given together, got only one of them.")
+    if clean_codes is not None and set(clean_codes) != set(twin_codes):
+        raise ValueError(f"clean_codes and twin_codes must hold the same layers, "
+                         f"got {sorted(clean_codes)!r} and {sorted(twin_codes)!r}.")
+    results = {}
+    for layer in clean:
+        a, b = _check_pair(clean[layer], twin[layer], f"clean[{layer!r}]", f"twin[{layer!r}]")
+        layer_k = k[layer] if isinstance(k, Mapping) else k
+        try:
+            overlap = topk_overlap(a, b, layer_k)
+        except ValueError as error:
+            raise ValueError(f"at layer {layer!r}: {error}") from None
+        results[layer] = {
+            "cosine_similarity": float(cosine_similarity(a, b).mean()),
+            "topk_overlap": float(overlap.mean()),
+            "equal_bit_share": float(equal_bit_share(a, b).mean()),
+        }
+        if clean_codes is not None and layer in clean_codes:
+            if len(clean_codes[layer]) != len(a):
+                raise ValueError(f"clean_codes[{layer!r}] must have one code per input ({len(a)}), "
+                                 f"got {len(clean_codes[layer])}.")
+            results[layer]["code_retention"] = metrics.code_retention(clean_codes[layer], twin_codes[layer])
+    return results
+
+
+def top_inputs(activations: Any, top: int) -> np.ndarray:
+    """(n_features, top): for each unit, the indices of the `top` inputs that activate it most.
+
+    Most active first; equal activations are ranked by input index, the lower index first.
+
+    >>> top_inputs([[0.0, 5.0], [2.0, 1.0], [2.0, 3.0]], top=2)
+    array([[1, 2],
+           [0, 2]])
+    """
+    acts = _check_activations(activations, "activations")
+    top = check_int(top, "top", minimum=1, maximum=acts.shape[0])
+    return np.argsort(-acts.T, axis=1, kind="stable")[:, :top]
+
+
+def unit_class_agreement(clean_acts: Any, twin_acts: Any, labels: Any, top: int = 20) -> np.ndarray:
+    """Per unit, the share of its `top` most activating twin inputs whose true class is its dominant class.
+
+    A unit's dominant class is the most frequent true class among its `top` most activating real
+    inputs (ties go to the smaller class). Does the neuron "detect" the same thing on real and on
+    adversarial inputs? `labels` are the true classes, shared by an input and its twin. This is the
+    series' adaptation of the study's WordNet-based measure, which MNIST has no counterpart for.
+
+    >>> real = [[9.0, 0.0], [8.0, 1.0], [0.0, 7.0], [0.0, 6.0]]
+    >>> adversarial = [[9.0, 5.0], [8.0, 4.0], [0.0, 0.0], [0.0, 0.0]]
+    >>> unit_class_agreement(real, adversarial, labels=[3, 3, 1, 1], top=2)
+    array([1., 0.])
+    """
+    clean_acts, twin_acts = _check_pair(clean_acts, twin_acts, "clean_acts", "twin_acts")
+    labels = np.asarray(labels)
+    if labels.shape != (len(clean_acts),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D integer array with one class per input ({len(clean_acts)}), "
+                         f"got {labels.dtype} of shape {labels.shape}.")
+    if (labels < 0).any():
+        raise ValueError(f"labels must be non-negative classes, got {int(labels.min())!r}.")
+    top = check_int(top, "top", minimum=1, maximum=len(clean_acts))
+    n_classes = int(labels.max()) + 1
+    clean_classes = labels[top_inputs(clean_acts, top)]  # (n_units, top)
+    counts = np.apply_along_axis(np.bincount, 1, clean_classes, minlength=n_classes)
+    dominant = counts.argmax(axis=1)
+    twin_classes = labels[top_inputs(twin_acts, top)]
+    return (twin_classes == dominant[:, None]).mean(axis=1)

@@ -1,0 +1,173 @@
+"""Consistency measures between real and adversarial representations: known values and references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import hamming
+from sklearn.metrics.pairwise import cosine_similarity as sklearn_cosine
+
+from helpers.consistency import (
+    cosine_similarity,
+    equal_bit_share,
+    layer_consistency,
+    top_inputs,
+    topk_overlap,
+    unit_class_agreement,
+)
+
+
+def test_cosine_similarity_known_values():
+    a = [[1.0, 0.0], [1.0, 2.0], [1.0, 2.0], [3.0, -1.0]]
+    b = [[0.0, 5.0], [2.0, 4.0], [-1.0, -2.0], [0.3, -0.1]]  # orthogonal, parallel, opposite, scaled
+    np.testing.assert_allclose(cosine_similarity(a, b), [0.0, 1.0, -1.0, 1.0], atol=1e-12)
+
+
+def test_cosine_similarity_of_a_row_with_itself_is_exactly_one():
+    rows = np.random.default_rng(0).normal(size=(50, 30))
+    assert (cosine_similarity(rows, rows) == 1.0).all()
+
+
+def test_cosine_similarity_zero_rows():
+    a = [[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]]
+    b = [[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    np.testing.assert_array_equal(cosine_similarity(a, b), [1.0, 0.0, 0.0])
+
+
+def test_cosine_similarity_matches_sklearn_diagonal():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(40, 17)), rng.normal(size=(40, 17))
+    np.testing.assert_allclose(cosine_similarity(a, b), np.diag(sklearn_cosine(a, b)), atol=1e-12)
+
+
+def test_topk_overlap_known_values():
+    a = np.array([[4.0, 3.0, 2.0, 1.0]] * 3)
+    b = np.array([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0], [4.0, 1.0, 3.0, 2.0]])
+    # identical sets {0, 1}; disjoint {2, 3}; half overlapping {0, 2}: 1 shared of 3 units.
+    np.testing.assert_allclose(topk_overlap(a, b, k=2), [1.0, 0.0, 1 / 3])
+    np.testing.assert_allclose(topk_overlap(a, b, k=4), [1.0, 1.0, 1.0])  # k = n_features: all units
+    np.testing.assert_allclose(topk_overlap(a[:1], b[2:], k=3), [0.5])  # {0,1,2} vs {0,2,3}: 2 of 4
+
+
+def test_topk_overlap_ties_go_to_the_lower_index():
+    # All-equal rows pick units 0 and 1; the other row's top two are units 1 and 3.
+    np.testing.assert_allclose(topk_overlap([[2.0, 2.0, 2.0, 2.0]], [[0.0, 5.0, 0.0, 5.0]], k=2), [1 / 3])
+    np.testing.assert_allclose(topk_overlap([[2.0, 2.0, 2.0, 2.0]], [[5.0, 5.0, 0.0, 0.0]], k=2), [1.0])
+
+
+@pytest.mark.parametrize("k", [0, 5, 2.0, True])
+def test_topk_overlap_refuses_bad_k(k):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 4\], got"):
+        topk_overlap(np.ones((2, 4)), np.ones((2, 4)), k=k)
+
+
+def test_equal_bit_share_known_values():
+    a = [[1.0, 0.0, 2.0, -1.0], [1.0, 1.0, 1.0, 1.0]]
+    b = [[3.0, -2.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(equal_bit_share(a, b), [0.75, 0.0])
+
+
+def test_equal_bit_share_matches_scipy_hamming():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(30, 23)), rng.normal(size=(30, 23))
+    expected = [1 - hamming(row_a > 0, row_b > 0) for row_a, row_b in zip(a, b)]
+    np.testing.assert_allclose(equal_bit_share(a, b), expected)
+
+
+@pytest.mark.parametrize("measure", [cosine_similarity, equal_bit_share])
+def test_measures_refuse_mismatched_shapes(measure):
+    with pytest.raises(ValueError, match=r"a and b must have the same shape .*\(3, 4\) and \(3, 5\)"):
+        measure(np.ones((3, 4)), np.ones((3, 5)))
+    with pytest.raises(ValueError, match="a must be a non-empty 2-D numeric array"):
+        measure(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="b must be finite"):
+        measure(np.ones((2, 2)), [[1.0, np.nan], [0.0, 1.0]])
+
+
+def _layers(rng, n_inputs=60):
+    return {"conv1": np.maximum(rng.normal(size=(n_inputs, 40)), 0),
+            "fc": np.maximum(rng.normal(size=(n_inputs, 12)), 0)}
+
+
+def test_layer_consistency_of_identical_inputs_is_one_everywhere():
+    acts = _layers(np.random.default_rng(3))
+    codes = {"fc": np.arange(60) % 7}
+    result = layer_consistency(acts, acts, k={"conv1": 10, "fc": 3}, clean_codes=codes, twin_codes=codes)
+    assert set(result) == {"conv1", "fc"}
+    assert result["conv1"] == {"cosine_similarity": 1.0, "topk_overlap": 1.0, "equal_bit_share": 1.0}
+    assert result["fc"] == {"cosine_similarity": 1.0, "topk_overlap": 1.0, "equal_bit_share": 1.0,
+                            "code_retention": 1.0}
+
+
+def test_layer_consistency_of_shuffled_twins_is_lower():
+    rng = np.random.default_rng(4)
+    acts = _layers(rng)
+    order = rng.permutation(60)
+    shuffled = {layer: values[order] for layer, values in acts.items()}
+    codes = np.arange(60) % 7
+    result = layer_consistency(acts, shuffled, k=3,
+                               clean_codes={"fc": codes}, twin_codes={"fc": codes[order]})
+    for layer, values in result.items():
+        assert values["cosine_similarity"] < 0.9 and values["topk_overlap"] < 0.9
+        assert values["equal_bit_share"] < 0.9
+        np.testing.assert_allclose(values["cosine_similarity"],
+                                   cosine_similarity(acts[layer], shuffled[layer]).mean())
+    assert result["fc"]["code_retention"] == np.mean(codes == codes[order])
+
+
+def test_layer_consistency_refuses_mismatches():
+    acts = _layers(np.random.default_rng(5))
+    with pytest.raises(ValueError, match="clean and twin must hold the same non-empty set of layers"):
+        layer_consistency(acts, {"fc": acts["fc"]}, k=3)
+    with pytest.raises(ValueError, match="k must give a top-k size for every layer"):
+        layer_consistency(acts, acts, k={"fc": 3})
+    with pytest.raises(ValueError, match=r"at layer 'fc': k must be an integer in \[1, 12\], got 13"):
+        layer_consistency(acts, acts, k=13)
+    with pytest.raises(ValueError, match=r"clean\['fc'\] and twin\['fc'\] must have the same shape"):
+        layer_consistency(acts, {**acts, "fc": acts["fc"][:-1]}, k=3)
+    with pytest.raises(ValueError, match="clean_codes and twin_codes must be given together"):
+        layer_consistency(acts, acts, k=3, clean_codes={"fc": np.zeros(60, int)})
+    with pytest.raises(ValueError, match=r"clean_codes\['fc'\] must have one code per input \(60\), got 59"):
+        layer_consistency(acts, acts, k=3, clean_codes={"fc": np.zeros(59, int)},
+                          twin_codes={"fc": np.zeros(59, int)})
+
+
+def test_top_inputs_orders_by_activation_then_index():
+    acts = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [3.0, 1.0]])
+    np.testing.assert_array_equal(top_inputs(acts, top=3), [[1, 3, 2], [3, 0, 1]])
+    with pytest.raises(ValueError, match=r"top must be an integer in \[1, 4\], got 5"):
+        top_inputs(acts, top=5)
+
+
+def test_unit_class_agreement_known_answer():
+    labels = np.array([3, 3, 3, 5, 5, 5, 7, 7])
+    real = np.zeros((8, 3))
+    real[labels == 3, 0] = [5.0, 6.0, 7.0]  # unit 0 fires only for class 3 ...
+    real[labels == 5, 1] = [1.0, 2.0, 3.0]  # unit 1 only for class 5 ...
+    real[labels == 7, 2] = [4.0, 4.0]       # unit 2 only for class 7 ...
+    twin = np.zeros((8, 3))
+    twin[labels == 3, 0] = [1.0, 1.0, 1.0]  # ... and for class 3 on the adversarial set too;
+    twin[labels == 3, 1] = [9.0, 8.0, 7.0]  # ... but for class 3 there;
+    twin[[0, 3, 6], 2] = [1.0, 2.0, 3.0]    # ... but for classes 3, 5 and 7 there.
+    np.testing.assert_allclose(unit_class_agreement(real, twin, labels, top=3), [1.0, 0.0, 1 / 3])
+
+
+def test_unit_class_agreement_dominant_class_is_the_most_frequent():
+    labels = np.array([1, 2, 2, 0])
+    real = np.array([[9.0], [8.0], [7.0], [0.0]])      # top 3 real: classes 1, 2, 2 -> dominant 2
+    twin = np.array([[0.0], [1.0], [5.0], [6.0]])      # top 3 twin: classes 0, 2, 2
+    np.testing.assert_allclose(unit_class_agreement(real, twin, labels, top=3), [2 / 3])
+
+
+def test_unit_class_agreement_refuses_bad_labels_and_top():
+    acts = np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"labels must be .* one class per input \(4\), got .* shape \(3,\)"):
+        unit_class_agreement(acts, acts, [0, 1, 2], top=2)
+    with pytest.raises(ValueError, match="labels must be a 1-D integer array"):
+        unit_class_agreement(acts, acts, [0.0, 1.0, 2.0, 3.0], top=2)
+    with pytest.raises(ValueError, match="labels must be non-negative classes, got -1."):
+        unit_class_agreement(acts, acts, [0, 1, 2, -1], top=2)
+    with pytest.raises(ValueError, match=r"top must be an integer in \[1, 4\], got 0"):
+        unit_class_agreement(acts, acts, [0, 1, 2, 3], top=0)
+    with pytest.raises(ValueError, match="clean_acts and twin_acts must have the same shape"):
+        unit_class_agreement(acts, np.ones((4, 3)), [0, 1, 2, 3], top=2)
