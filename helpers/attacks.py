@@ -97,16 +97,13 @@ def pgd(
     if epsilon == 0:
         return _copy(x)
     step_size = 2.5 * epsilon / steps if step_size is None else step_size
-    start = None
-    if random_start:
-        generator = torch.Generator().manual_seed(seed)
-        start = (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * epsilon
+    start = _uniform_start(x, epsilon, seed) if random_start else None
 
     def run(xb: torch.Tensor, yb: torch.Tensor, rows: slice) -> torch.Tensor:
         x_adv = xb if start is None else (xb + start[rows].to(xb.device)).clamp(0.0, 1.0)
         for _ in track(range(steps), desc="PGD steps", enabled=progress, leave=False):
             x_adv = x_adv + step_size * _ascent_direction(model, x_adv, yb, targeted).sign()
-            x_adv = torch.min(torch.max(x_adv, xb - epsilon), xb + epsilon).clamp(0.0, 1.0)
+            x_adv = _project(x_adv, xb, epsilon)
         return x_adv
 
     return _batched(model, x, y, run, batch_size, progress, f"PGD eps={epsilon:g}")
@@ -140,8 +137,7 @@ def robust_inputs(
     robust = (predict_logits(model, x).argmax(1) == labels).numpy()
     with _eval_mode(model):
         for restart in range(restarts if epsilon > 0 else 0):
-            generator = torch.Generator().manual_seed(seed + restart)
-            start = (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * epsilon
+            start = _uniform_start(x, epsilon, seed + restart)
             survivors = np.flatnonzero(robust)
             for first in range(0, len(survivors), batch_size):
                 rows = torch.from_numpy(survivors[first:first + batch_size])
@@ -164,17 +160,25 @@ def _pgd_breaks(
             x_var = x_adv.detach().requires_grad_(True)
             logits = model(x_var)
             held = logits.argmax(1) == y
+            broken[alive[~held.cpu()].numpy()] = True
             if step == steps or not held.any():
-                broken[alive[~held.cpu()].numpy()] = True
                 break
             loss = F.cross_entropy(logits[held], y[held], reduction="sum")
             (grad,) = torch.autograd.grad(loss, x_var)
-        broken[alive[~held.cpu()].numpy()] = True
-        keep = held.cpu()
-        alive, x, y = alive[keep], x[held], y[held]
-        x_adv = x_adv[held] + step_size * grad[held].sign()
-        x_adv = torch.min(torch.max(x_adv, x - epsilon), x + epsilon).clamp(0.0, 1.0)
+        alive, x, y = alive[held.cpu()], x[held], y[held]
+        x_adv = _project(x_adv[held] + step_size * grad[held].sign(), x, epsilon)
     return broken
+
+
+def _uniform_start(x: torch.Tensor, epsilon: float, seed: int) -> torch.Tensor:
+    """PGD's random start: uniform in [-epsilon, epsilon], drawn for all of `x` from `seed`, on CPU."""
+    generator = torch.Generator().manual_seed(seed)
+    return (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * epsilon
+
+
+def _project(x_adv: torch.Tensor, x: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """`x_adv` clipped to the epsilon-ball around `x` and to the box [0, 1]."""
+    return torch.min(torch.max(x_adv, x - epsilon), x + epsilon).clamp(0.0, 1.0)
 
 
 def sign_noise(x: torch.Tensor, epsilon: float, seed: int = 0) -> torch.Tensor:

@@ -27,8 +27,7 @@ import torch
 from helpers import attacks, perturbation
 from helpers.checks import check_choice
 from helpers.codes import fit_codebook
-from helpers.models import predict_logits
-from helpers.training import CHECKPOINT_DIR, TrainConfig, load_or_train, training_accuracy
+from helpers.training import CHECKPOINT_DIR, TrainConfig, evaluate, load_or_train, training_accuracy
 
 __all__ = ["FAMILIES", "LEVERS", "Member", "Probe", "assess", "model_family"]
 
@@ -143,8 +142,8 @@ def assess(
     robust = {eps: float(attacks.robust_inputs(model, probe.x_attack, probe.y_attack, eps,
                                                steps=probe.pgd_steps, seed=probe.seed).mean())
               for eps in probe.epsilons}
-    fgsm = {eps: _accuracy(model, attacks.fgsm(model, probe.x_attack, probe.y_attack, eps), probe.y_attack)
-            for eps in probe.epsilons}
+    fgsm = {eps: evaluate(model, attacks.fgsm(model, probe.x_attack, probe.y_attack, eps),
+                          probe.y_attack)["accuracy"] for eps in probe.epsilons}
     x_right, y_right = attacks.correctly_classified(model, probe.x_attack, probe.y_attack)
     key = ("pgd", max(probe.epsilons))
     sweep = attacks.attack_sweep(model, x_right, y_right, attacks=key[:1], epsilons=key[1:],
@@ -181,6 +180,3 @@ def assess(
         **({"record_robust_accuracy": record["robust_accuracy"]} if "robust_accuracy" in record else {}),
     }
 
-
-def _accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float((predict_logits(model, x).argmax(1) == y).float().mean())
