@@ -164,6 +164,7 @@ PARAMETER_RULES: dict[str, Check] = {
     "adv_epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True, allow_none=True),
     "adv_step_size": partial(check_number, minimum=0, strict_minimum=True, allow_none=True),
     "adv_steps": partial(check_int, minimum=1, allow_none=True),
+    "consistency": partial(check_number, minimum=0, allow_none=True),
     "family_name": partial(check_choice, choices=("full", "smoke")),
     "epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True),
     "restarts": partial(check_int, minimum=1),

@@ -8,7 +8,9 @@ part of the key, so options added later with a `None` default keep existing keys
 Adversarial training is such an option: `TrainConfig(adversarial="fgsm_rs", adv_epsilon=0.3)`
 trains on perturbed inputs (see `ADVERSARIAL_TRAINING`) and records the model's PGD robust
 accuracy on a fixed held-out set, which exposes catastrophic overfitting (an FGSM-trained model
-whose PGD accuracy collapses).
+whose PGD accuracy collapses). Consistency regularization (Dong et al. 2017) is another:
+`consistency=1.0` on top of adversarial training trains on clean and perturbed inputs together and
+pulls their representations together at `consistency_layers` (default: fc), see `batch_loss`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ ADVERSARIAL_TRAINING = {
 """The adversarial training methods by name; every perturbation stays in the L-infinity ball of
 radius `adv_epsilon` around the image and in [0, 1]."""
 
+DEFAULT_CONSISTENCY_LAYERS = ("fc",)
+"""Where consistency regularization compares a real input and its twin when no layer is named: the
+last hidden layer."""
+
 ROBUST_EVALUATION = {"attack": "pgd", "steps": 40, "random_start": True, "seed": 0, "n_test": 500}
 """How an adversarially trained model's robust accuracy is measured after training: the series'
 PGD at `adv_epsilon` on the first `n_test` test images."""
@@ -76,6 +82,8 @@ class TrainConfig:
     adv_epsilon: float | None = None
     adv_step_size: float | None = None
     adv_steps: int | None = None
+    consistency: float | None = None
+    consistency_layers: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         dataset_info(self.dataset)
@@ -85,8 +93,9 @@ class TrainConfig:
         check_parameters(seed=self.seed, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                          n_train=self.n_train, label_noise=self.label_noise,
                          adv_epsilon=self.adv_epsilon, adv_step_size=self.adv_step_size,
-                         adv_steps=self.adv_steps)
+                         adv_steps=self.adv_steps, consistency=self.consistency)
         self._check_adversarial_options()
+        self._check_consistency_options()
 
     def _check_adversarial_options(self) -> None:
         """The adv_* options must fit the method: none without one, epsilon always with one."""
@@ -111,6 +120,24 @@ class TrainConfig:
         if self.adversarial == "fgsm" and self.adv_step_size is not None:
             raise ValueError("adv_step_size must be None when adversarial is 'fgsm' (its step is "
                              f"adv_epsilon; 'fgsm_rs' takes a step size), got {self.adv_step_size!r}.")
+
+    def _check_consistency_options(self) -> None:
+        """Consistency regularization compares a real input with its adversarial twin at probe layers."""
+        if self.consistency is not None and self.adversarial is None:
+            raise ValueError(f"adversarial must be one of {_names(ADVERSARIAL_TRAINING)} when "
+                             f"consistency={self.consistency!r} is set (the twins come from "
+                             "adversarial training), got None.")
+        if self.consistency_layers is None:
+            return
+        if self.consistency is None:
+            raise ValueError(f"consistency must be a number >= 0 when consistency_layers="
+                             f"{self.consistency_layers!r} is set, got None.")
+        layers = build_model(self.arch).probe_layers
+        if (not isinstance(self.consistency_layers, tuple) or not self.consistency_layers
+                or not set(self.consistency_layers) <= set(layers)):
+            raise ValueError(f"consistency_layers must be a non-empty tuple of probe layers of "
+                             f"{self.arch!r} ({', '.join(map(repr, layers))}), "
+                             f"got {self.consistency_layers!r}.")
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set (not None), i.e. what the cache key covers."""
@@ -167,6 +194,47 @@ def adversarial_inputs(
     return x_adv.to(x.device)
 
 
+def _layer_outputs(model: nn.Module, layers: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], list]:
+    """Forward hooks that store the outputs of probe `layers` during the next forward pass."""
+    modules = {short: model.get_submodule(node) for node, short in model.probe_nodes.items()}
+    outputs: dict[str, torch.Tensor] = {}
+    handles = [modules[layer].register_forward_hook(
+        lambda _module, _inputs, output, layer=layer: outputs.__setitem__(layer, output))
+        for layer in layers]
+    return outputs, handles
+
+
+def batch_loss(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The training loss of one batch, with the logits and labels its accuracy is counted on.
+
+    Standard training: CE(x). Adversarial training: CE(x_adv) on the perturbed twins. With
+    `config.consistency` = lambda: CE(x) + CE(x_adv) + lambda * sum over `consistency_layers` of
+    mean_j (f_l(x)_j - f_l(x_adv)_j)^2, the mean over units and inputs (lambda = 0 is adversarial
+    training on clean and perturbed inputs together); accuracy is then counted on both.
+    """
+    if config.adversarial is None:
+        logits = model(x)
+        return F.cross_entropy(logits, y), logits, y
+    x_adv = adversarial_inputs(model, x, y, config, seed)
+    if config.consistency is None:
+        logits = model(x_adv)
+        return F.cross_entropy(logits, y), logits, y
+    layers = config.consistency_layers or DEFAULT_CONSISTENCY_LAYERS
+    outputs, handles = _layer_outputs(model, layers)
+    try:
+        logits = model(torch.cat([x, x_adv]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    labels = torch.cat([y, y])
+    n = len(x)
+    penalty = sum(F.mse_loss(outputs[layer][:n], outputs[layer][n:]) for layer in layers)
+    loss = 2 * F.cross_entropy(logits, labels) + config.consistency * penalty
+    return loss, logits, labels
+
+
 def robust_evaluation(model: nn.Module, config: TrainConfig) -> dict[str, float]:
     """Clean and PGD robust accuracy at `config.adv_epsilon` on the fixed held-out set of
     `ROBUST_EVALUATION` (the first 500 test images, PGD-40 with a random start; an input counts
@@ -219,9 +287,10 @@ def train(
     """Train a model from scratch: Adam with a cosine learning-rate decay, seeded.
 
     The history records test (and training) loss and accuracy after the `evaluated_epochs`.
-    With `config.adversarial` every batch is replaced by its perturbed twins (`adversarial_inputs`)
-    before the weight update, the history's training loss and accuracy are those on the perturbed
-    inputs, and the record adds `clean_accuracy` and `robust_accuracy` (`robust_evaluation`).
+    With `config.adversarial` every batch is replaced by its perturbed twins (`adversarial_inputs`),
+    or joined by them with `config.consistency` (`batch_loss`), before the weight update; the
+    history's training loss and accuracy are those of `batch_loss`, and the record adds
+    `clean_accuracy` and `robust_accuracy` (`robust_evaluation`).
     """
     device = device or default_device()
     seed_everything(config.seed)
@@ -249,17 +318,14 @@ def train(
         for step in bar:
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             xb, yb = x[index].to(device), y[index].to(device)
-            if config.adversarial is not None:
-                global_step = (epoch - 1) * steps_per_epoch + step
-                xb = adversarial_inputs(model, xb, yb, config, _step_seed(config.seed, global_step))
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            global_step = (epoch - 1) * steps_per_epoch + step
+            loss, logits, counted = batch_loss(model, xb, yb, config, _step_seed(config.seed, global_step))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             loss_sum += loss.item() * len(index)
-            correct += (logits.argmax(1) == yb).sum().item()
+            correct += (logits.argmax(1) == counted).sum().item() * len(index) / len(counted)
             if step % 20 == 0:
                 history["step"].append((epoch - 1) * steps_per_epoch + step)
                 history["step_loss"].append(loss.item())

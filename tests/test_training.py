@@ -244,3 +244,86 @@ def test_long_runs_are_evaluated_after_a_few_evenly_spaced_epochs_and_the_last()
     _, record = training.train(config, progress=False)
     assert record["history"]["epoch"] == training.evaluated_epochs(7)
     assert len(record["history"]["test_accuracy"]) == len(training.evaluated_epochs(7))
+
+
+CONSISTENT = dict(adversarial="fgsm_rs", adv_epsilon=0.2, consistency=2.0)
+
+
+def test_consistency_loss_is_both_cross_entropies_plus_lambda_times_the_layer_gap(trained) -> None:
+    import torch.nn.functional as F
+
+    from helpers.activations import extract_activations
+
+    model, _ = trained
+    x, y = training.training_data(TrainConfig(n_train=64))
+    config = TrainConfig(**CONSISTENT, consistency_layers=("conv3", "fc"))
+
+    loss, logits, counted = training.batch_loss(model, x, y, config, seed=3)
+
+    x_adv = training.adversarial_inputs(model, x, y, config, seed=3)
+    clean, twin = (extract_activations(model, inputs, ["conv3", "fc"], pool_size=None, progress=False)
+                   for inputs in (x, x_adv))
+    gap = sum(((clean[layer] - twin[layer]) ** 2).mean() for layer in ("conv3", "fc"))
+    with torch.no_grad():
+        expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_adv), y) + 2.0 * gap
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.equal(counted, torch.cat([y, y])) and logits.shape == (128, 10)
+    assert all(not hook for hook in (model.fc_relu._forward_hooks, model.block3.relu._forward_hooks))
+
+
+def test_consistency_term_brings_the_fc_codes_of_real_and_adversarial_inputs_together(trained) -> None:
+    import copy
+
+    from helpers.activations import extract_activations
+    from helpers.attacks import pgd
+
+    x, y = training.training_data(TrainConfig(n_train=3000))
+    x_test, y_test = training.training_data(TrainConfig(n_train=300, seed=1))
+
+    def fine_tuned(lam: float) -> torch.nn.Module:
+        model = copy.deepcopy(trained[0]).train()
+        config = TrainConfig(**{**CONSISTENT, "consistency": lam})
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for step in range(30):
+            index = slice(100 * step, 100 * (step + 1))
+            loss, _, _ = training.batch_loss(model, x[index], y[index], config, seed=step)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return model.eval()
+
+    def fc_gap(model: torch.nn.Module) -> float:
+        twin = pgd(model, x_test, y_test, 0.2, steps=10)
+        clean, adversarial = (extract_activations(model, inputs, ["fc"], progress=False)["fc"]
+                              for inputs in (x_test, twin))
+        return float(((clean - adversarial) ** 2).mean())
+
+    assert fc_gap(fine_tuned(10.0)) < 0.5 * fc_gap(fine_tuned(0.0))
+
+
+def test_consistency_options_keep_other_keys_and_are_keyed() -> None:
+    adversarial = dict(adversarial="fgsm_rs", adv_epsilon=0.1)
+    keys = {TrainConfig(**adversarial, consistency=lam).key for lam in (0.0, 1.0)}
+    keys.add(TrainConfig(**adversarial, consistency=1.0, consistency_layers=("fc",)).key)
+    keys.add(TrainConfig(**adversarial).key)
+    assert len(keys) == 4
+    assert TrainConfig(**adversarial).as_dict().keys().isdisjoint(
+        {"consistency", "consistency_layers"})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(consistency=1.0),
+     "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm' when consistency=1.0 is set"),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.1, consistency=-1.0),
+     "consistency must be None or a number >= 0, got -1.0."),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.1, consistency_layers=("fc",)),
+     r"consistency must be a number >= 0 when consistency_layers=\('fc',\) is set, got None."),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.1, consistency=1.0, consistency_layers=("fc7",)),
+     r"consistency_layers must be a non-empty tuple of probe layers of 'mnist_cnn' \('conv1', 'conv2', "
+     r"'conv3', 'fc', 'logits'\), got \('fc7',\)."),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.1, consistency=1.0, consistency_layers="fc"),
+     "consistency_layers must be a non-empty tuple of probe layers"),
+])
+def test_bad_consistency_options_are_a_clear_error(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=f"^{match}"):
+        TrainConfig(**kwargs)
