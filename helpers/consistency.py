@@ -117,13 +117,19 @@ def layer_consistency(
 ) -> dict[str, dict[str, float]]:
     """Per layer of `clean`, the mean over inputs of each measure between `clean` and `twin`.
 
+    Besides the three measures above, ``mean_squared_gap`` is the mean over inputs and units of
+    (clean - twin)^2, the quantity consistency-regularized training penalizes, and
+    ``mean_squared_activation`` the mean of clean^2, its scale: a network can shrink the gap by
+    shrinking the layer, which leaves the scale-free measures unchanged.
+
     `k` is the top-k size of every layer, or one per layer. With `clean_codes` and `twin_codes` (SOM
     codes per layer, e.g. from `LayerCodebook.encode`), `code_retention` is added for the layers
     they hold.
 
     >>> acts = {"fc": np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0]])}
-    >>> layer_consistency(acts, acts, k=2)
-    {'fc': {'cosine_similarity': 1.0, 'topk_overlap': 1.0, 'equal_bit_share': 1.0}}
+    >>> layer_consistency(acts, {"fc": 2 * acts["fc"]}, k=2)["fc"]
+    {'cosine_similarity': 1.0, 'topk_overlap': 1.0, 'equal_bit_share': 1.0, 'mean_squared_gap': 2.5, \
+'mean_squared_activation': 2.5}
     """
     if not clean or set(clean) != set(twin):
         raise ValueError(f"clean and twin must hold the same non-empty set of layers, "
@@ -147,6 +153,8 @@ def layer_consistency(
             "cosine_similarity": float(cosine_similarity(a, b).mean()),
             "topk_overlap": float(overlap.mean()),
             "equal_bit_share": float(equal_bit_share(a, b).mean()),
+            "mean_squared_gap": float(((a - b) ** 2).mean()),
+            "mean_squared_activation": float((a ** 2).mean()),
         }
         if clean_codes is not None and layer in clean_codes:
             if len(clean_codes[layer]) != len(a):

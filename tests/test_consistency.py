@@ -94,9 +94,26 @@ def test_layer_consistency_of_identical_inputs_is_one_everywhere():
     codes = {"fc": np.arange(60) % 7}
     result = layer_consistency(acts, acts, k={"conv1": 10, "fc": 3}, clean_codes=codes, twin_codes=codes)
     assert set(result) == {"conv1", "fc"}
+    for layer, values in result.items():
+        assert values.pop("mean_squared_gap") == 0.0
+        assert values.pop("mean_squared_activation") == pytest.approx((acts[layer] ** 2).mean())
     assert result["conv1"] == {"cosine_similarity": 1.0, "topk_overlap": 1.0, "equal_bit_share": 1.0}
     assert result["fc"] == {"cosine_similarity": 1.0, "topk_overlap": 1.0, "equal_bit_share": 1.0,
                             "code_retention": 1.0}
+
+
+def test_shrinking_a_layer_shrinks_the_squared_gap_but_not_the_scale_free_measures():
+    rng = np.random.default_rng(5)
+    clean = _layers(rng)
+    twin = {layer: values + rng.uniform(0, 0.5, values.shape) for layer, values in clean.items()}
+    full = layer_consistency(clean, twin, k=3)
+    shrunk = layer_consistency({k: v / 4 for k, v in clean.items()}, {k: v / 4 for k, v in twin.items()}, k=3)
+    for layer in clean:
+        assert full[layer]["mean_squared_gap"] == pytest.approx(((clean[layer] - twin[layer]) ** 2).mean())
+        assert shrunk[layer]["mean_squared_gap"] == pytest.approx(full[layer]["mean_squared_gap"] / 16)
+        assert shrunk[layer]["mean_squared_activation"] == pytest.approx(full[layer]["mean_squared_activation"] / 16)
+        for measure in ("cosine_similarity", "topk_overlap", "equal_bit_share"):
+            assert shrunk[layer][measure] == pytest.approx(full[layer][measure])
 
 
 def test_layer_consistency_of_shuffled_twins_is_lower():
