@@ -7,7 +7,7 @@ REQUIREMENTS_HASH := $(shell python3 -c "import hashlib; \
 	print(hashlib.sha256(open('requirements.txt', 'rb').read()).hexdigest()[:12])")
 INSTALLED := $(VENV)/.installed-$(REQUIREMENTS_HASH)
 
-.PHONY: install figures test lab bench clean
+.PHONY: install figures test lab bench site student clean
 
 $(INSTALLED):
 	python3 -m venv $(VENV)
@@ -26,6 +26,16 @@ figures: install
 test: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest
+
+# The website of the executed lessons, from artifacts/$(SITE_PROFILE)/executed/ (nothing is executed):
+# open artifacts/site/$(SITE_PROFILE)/html/index.html. After a smoke run: make site SITE_PROFILE=smoke
+SITE_PROFILE ?= full
+site: install
+	$(PYTHON) -m helpers.site --profile $(SITE_PROFILE)
+
+# Student editions of the lessons (solutions removed, outputs cleared, a note on top) in artifacts/student/
+student: install
+	$(PYTHON) -m helpers.student
 
 # Adds --allow-root when run as root (containers); extra options: make lab LAB_ARGS="--port 8890"
 lab: install
