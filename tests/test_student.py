@@ -1,0 +1,135 @@
+"""Student editions: stubs kept, solutions gone, outputs cleared, a note on top; every lesson still runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from helpers import run, student
+from helpers.io import ARTIFACTS_DIR
+from helpers.student import EXERCISE_TAG, NOTE_TAG, SOLUTION_TAG
+
+LESSONS = run.discover()
+
+SOLUTION = '''def double(x: float) -> float:
+    """Twice x."""
+    y = x + x
+    return y
+
+
+@cache
+def halve(x):
+    return x / 2
+
+
+check("double", double, [((1.0,), 2.0)])'''
+
+STUB = '''def double(x: float) -> float:
+    """Twice x."""
+    raise NotImplementedError("your code here")
+
+
+@cache
+def halve(x):
+    raise NotImplementedError("your code here")
+
+
+check("double", double, [((1.0,), 2.0)])'''
+
+
+def _tagged(source: str, tag: str, **metadata) -> nbformat.NotebookNode:
+    return new_code_cell(source, metadata={"tags": [tag], **metadata})
+
+
+def _toy_lesson(with_stub: bool) -> nbformat.NotebookNode:
+    printed = [new_output("stream", name="stdout", text="1\n")]
+    executed = new_code_cell("x = 1", execution_count=3, outputs=printed)
+    cells = [new_markdown_cell("# 99 · Toy"), executed]
+    if with_stub:
+        cells.append(_tagged(STUB, EXERCISE_TAG))
+    cells.append(_tagged(SOLUTION, SOLUTION_TAG, jupyter={"source_hidden": True}))
+    cells.append(new_markdown_cell("## Summary"))
+    return new_notebook(cells=cells)
+
+
+def test_stub_from_solution_keeps_signatures_docstrings_decorators_and_the_check() -> None:
+    assert student.stub_from_solution(SOLUTION) == STUB
+
+
+def test_a_solution_with_its_own_stub_is_dropped_and_outputs_are_cleared() -> None:
+    lesson = _toy_lesson(with_stub=True)
+    edition = student.student_edition(lesson, "99_toy")
+    assert [c.metadata.get("tags", []) for c in edition.cells] == [[NOTE_TAG], [], [], [EXERCISE_TAG], []]
+    assert "99_toy" in edition.cells[0].source and "notebooks/99_toy.ipynb" in edition.cells[0].source
+    assert edition.cells[2].outputs == [] and edition.cells[2].execution_count is None
+    assert SOLUTION_TAG in lesson.cells[-2].metadata["tags"] and lesson.cells[1].outputs  # the input is kept
+
+
+def test_a_solution_without_a_stub_becomes_one_visible_exercise_cell() -> None:
+    edition = student.student_edition(_toy_lesson(with_stub=False), "99_toy")
+    (exercise,) = [c for c in edition.cells if EXERCISE_TAG in c.metadata.get("tags", [])]
+    assert exercise.source == STUB and "source_hidden" not in exercise.metadata.get("jupyter", {})
+    assert not any(SOLUTION_TAG in c.metadata.get("tags", []) for c in edition.cells)
+
+
+def test_cli_writes_the_chosen_lessons_to_the_out_dir(tmp_path, capsys) -> None:
+    student.main(["--out-dir", str(tmp_path), "00", "01_training"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00_overview.ipynb", "01_training.ipynb"]
+    assert "00_overview" in capsys.readouterr().out
+
+
+def _solution_lines(lesson: nbformat.NotebookNode) -> set[str]:
+    """The code lines of the lesson's solution cells that no other cell of the lesson has."""
+    def lines(cells: list) -> set[str]:
+        return {line.strip() for c in cells for line in c.source.splitlines() if line.strip()}
+    solutions = [c for c in lesson.cells if SOLUTION_TAG in c.metadata.get("tags", [])]
+    return lines(solutions) - lines([c for c in lesson.cells if c not in solutions])
+
+
+@contextmanager
+def _smoke_outputs_kept(lesson: str) -> Iterator[None]:
+    """Put the lesson's smoke figures and results back as they were (the student run writes there too)."""
+    folder = ARTIFACTS_DIR / "smoke" / "figures" / lesson
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} if folder.exists() else {}
+    try:
+        yield
+    finally:
+        for path in [p for p in folder.rglob("*") if p.is_file() and p not in before]:
+            path.unlink()
+        for path, content in before.items():
+            if not path.exists() or path.read_bytes() != content:
+                path.write_bytes(content)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_student_edition_has_stubs_no_solution_and_runs_with_the_smoke_profile(path: Path, tmp_path) -> None:
+    lesson = nbformat.read(path, as_version=4)
+    stubs = [c.source for c in lesson.cells if EXERCISE_TAG in c.metadata.get("tags", [])]
+    hidden = _solution_lines(lesson)
+    assert stubs and hidden, "every lesson has a coding exercise: a stub and its solution"
+
+    written = student.write_student_edition(path, tmp_path / "student")
+    edition = nbformat.read(written, as_version=4)
+    assert edition.cells[0].metadata["tags"] == [NOTE_TAG] and "Student edition" in edition.cells[0].source
+    assert [c.source for c in edition.cells if EXERCISE_TAG in c.metadata.get("tags", [])] == stubs
+    assert not any(SOLUTION_TAG in c.metadata.get("tags", []) for c in edition.cells)
+    code = [c.source for c in edition.cells if c.cell_type == "code"]
+    code_lines = {line.strip() for source in code for line in source.splitlines()}
+    assert not hidden & code_lines
+    assert all(not c.outputs and c.execution_count is None for c in edition.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in edition.cells if c.cell_type == "markdown")
+    assert not re.search(r"hidden (solution|cell)|solution cell|cell below holds", prose, flags=re.I)
+
+    with _smoke_outputs_kept(path.stem):
+        run.run_notebook(written, "smoke", out_dir=tmp_path / "executed")
+    executed = nbformat.read(tmp_path / "executed" / path.name, as_version=4)
+    for cell in executed.cells:
+        if EXERCISE_TAG in cell.metadata.get("tags", []):
+            text = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
+            assert "not filled in yet" in text
