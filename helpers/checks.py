@@ -172,6 +172,12 @@ PARAMETER_RULES: dict[str, Check] = {
     "n_per_digit": partial(check_int, minimum=2, maximum=800),
     "transfer_epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True),
     "n_folds": partial(check_int, minimum=2, maximum=20),
+    "adv_n_train": partial(check_int, minimum=1, maximum=60000),
+    "adv_epochs": partial(check_int, minimum=1),
+    "lambdas": _items(partial(check_number, minimum=0)),
+    "regularized_lambda": partial(check_number, minimum=0),
+    "top_k": partial(check_int, minimum=1),
+    "n_top": partial(check_int, minimum=1),
 }
 
 

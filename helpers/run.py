@@ -62,6 +62,9 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "n_resamples": 200,
         "n_per_digit": 20,
         "n_folds": 3,
+        "adv_n_train": 1000,
+        "adv_epochs": 1,
+        "lambdas": [0.0, 1.0],
     },
 }
 
