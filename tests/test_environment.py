@@ -27,7 +27,8 @@ def _requirements() -> dict[str, str]:
 def _conda_dependencies() -> dict[str, str]:
     text = (REPO_ROOT / "environment.yml").read_text()
     pins = {}
-    for name, version in re.findall(r"^\s+- ([A-Za-z0-9_.-]+)=([0-9][^\s#]*)", text, flags=re.M):
+    # conda packages (name=version) and, under pip:, packages that are on PyPI only (name==version)
+    for name, version in re.findall(r"^\s+- ([A-Za-z0-9_.-]+)==?([0-9][^\s#]*)", text, flags=re.M):
         pins[CONDA_NAMES.get(name, name).lower()] = version
     pins.pop("python", None)
     return pins
