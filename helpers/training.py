@@ -32,7 +32,7 @@ from helpers.attacks import fgsm, pgd, robust_inputs
 from helpers.checks import check_choice, check_parameters
 from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
-from helpers.models import ARCHITECTURES, build_model, predict_logits
+from helpers.models import ARCHITECTURES, ProbedCNN, build_model, predict_logits
 from helpers.progress import track
 from helpers.runtime import default_device, seed_everything
 
@@ -132,7 +132,7 @@ class TrainConfig:
         if self.consistency is None:
             raise ValueError(f"consistency must be a number >= 0 when consistency_layers="
                              f"{self.consistency_layers!r} is set, got None.")
-        layers = build_model(self.arch).probe_layers
+        layers = list(ProbedCNN.probe_nodes.values())  # every architecture is a ProbedCNN
         if (not isinstance(self.consistency_layers, tuple) or not self.consistency_layers
                 or not set(self.consistency_layers) <= set(layers)):
             raise ValueError(f"consistency_layers must be a non-empty tuple of probe layers of "
@@ -327,7 +327,7 @@ def train(
             loss_sum += loss.item() * len(index)
             correct += (logits.argmax(1) == counted).sum().item() * len(index) / len(counted)
             if step % 20 == 0:
-                history["step"].append((epoch - 1) * steps_per_epoch + step)
+                history["step"].append(global_step)
                 history["step_loss"].append(loss.item())
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         if epoch not in evaluated_epochs(config.epochs):
