@@ -81,13 +81,16 @@ def pgd(
     seed: int = 0,
     batch_size: int = 500,
     progress: bool = False,
+    clamp_start: bool = True,
 ) -> torch.Tensor:
     """Projected gradient descent (Madry et al.): `steps` signed-gradient steps, each followed by a
     projection onto the `epsilon`-ball around `x` and onto [0, 1].
 
     `step_size` defaults to 2.5 * epsilon / steps. The random start is uniform in
     [-epsilon, epsilon], drawn for the whole input at once from a generator seeded with `seed`,
-    so the result does not depend on the device or the batch size.
+    so the result does not depend on the device or the batch size. It is clipped to [0, 1] unless
+    `clamp_start` is False (Wong et al.'s FGSM-RS training on MNIST): the first gradient is then
+    taken where the start falls, and only the projection after the first step clips.
     """
     _check_inputs(x, y, epsilon, batch_size)
     if steps < 1:
@@ -100,7 +103,8 @@ def pgd(
     start = _uniform_start(x, epsilon, seed) if random_start else None
 
     def run(xb: torch.Tensor, yb: torch.Tensor, rows: slice) -> torch.Tensor:
-        x_adv = xb if start is None else (xb + start[rows].to(xb.device)).clamp(0.0, 1.0)
+        x_adv = xb if start is None else xb + start[rows].to(xb.device)
+        x_adv = x_adv.clamp(0.0, 1.0) if clamp_start else x_adv
         for _ in track(range(steps), desc="PGD steps", enabled=progress, leave=False):
             x_adv = x_adv + step_size * _ascent_direction(model, x_adv, yb, targeted).sign()
             x_adv = _project(x_adv, xb, epsilon)

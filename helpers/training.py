@@ -3,7 +3,8 @@
 `load_or_train(config)` returns the model for a training configuration: from the cache when a
 checkpoint for exactly that configuration exists, otherwise trained on the spot (with a message).
 The cache key is a hash of every configuration field that is set; fields left at `None` are not
-part of the key, so options added later with a `None` default keep existing keys valid.
+part of the key, so options added later with a `None` default keep existing keys valid (an option
+added later whose default has a name, like `lr_schedule="cosine"`, stores that name as `None`).
 
 Adversarial training is such an option: `TrainConfig(adversarial="fgsm_rs", adv_epsilon=0.3)`
 trains on perturbed inputs (see `ADVERSARIAL_TRAINING`) and records the model's PGD robust
@@ -49,6 +50,25 @@ ADVERSARIAL_TRAINING = {
 """The adversarial training methods by name; every perturbation stays in the L-infinity ball of
 radius `adv_epsilon` around the image and in [0, 1]."""
 
+ADVERSARIAL_STARTS = {
+    "clamped": "the random start is clipped to the image range [0, 1] before the gradient step "
+               "(the default, as `attacks.pgd` attacks)",
+    "unclamped": "the random start stays where it falls, outside [0, 1] too; only the projection "
+                 "after the step clips (Wong et al.'s MNIST training: on MNIST's mostly black "
+                 "pixels a clipped start loses half its spread, and FGSM-RS at 0.3 then collapses)",
+}
+"""Where FGSM-RS and PGD training take their first gradient: `TrainConfig.adv_start`."""
+
+LR_SCHEDULES = {
+    "cosine": "the learning rate starts at lr and decays to 0 along a half cosine (the default)",
+    "cyclic": "the learning rate rises linearly from 0 to lr over the first 2/5 of the steps and "
+              "falls linearly back to 0 (Wong et al.'s one cycle)",
+}
+"""How the learning rate changes over training: `TrainConfig.lr_schedule`."""
+
+CYCLIC_PEAK = 0.4
+"""The share of the training steps after which the cyclic schedule peaks."""
+
 DEFAULT_CONSISTENCY_LAYERS = ("fc",)
 """Where consistency regularization compares a real input and its twin when no layer is named: the
 last hidden layer."""
@@ -84,12 +104,20 @@ class TrainConfig:
     adv_steps: int | None = None
     consistency: float | None = None
     consistency_layers: tuple[str, ...] | None = None
+    adv_start: str | None = None
+    lr_schedule: str | None = None
 
     def __post_init__(self) -> None:
         dataset_info(self.dataset)
         check_choice(self.arch, "arch", ARCHITECTURES)
         if self.adversarial is not None:
             check_choice(self.adversarial, "adversarial", ADVERSARIAL_TRAINING)
+        # The defaults are stored as None, so that the keys from before these options stay valid.
+        for name, choices, default in (("adv_start", ADVERSARIAL_STARTS, "clamped"),
+                                       ("lr_schedule", LR_SCHEDULES, "cosine")):
+            value = getattr(self, name)
+            if value is not None and check_choice(value, name, choices) == default:
+                object.__setattr__(self, name, None)
         check_parameters(seed=self.seed, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                          n_train=self.n_train, label_noise=self.label_noise,
                          adv_epsilon=self.adv_epsilon, adv_step_size=self.adv_step_size,
@@ -100,7 +128,7 @@ class TrainConfig:
     def _check_adversarial_options(self) -> None:
         """The adv_* options must fit the method: none without one, epsilon always with one."""
         options = {"adv_epsilon": self.adv_epsilon, "adv_step_size": self.adv_step_size,
-                   "adv_steps": self.adv_steps}
+                   "adv_steps": self.adv_steps, "adv_start": self.adv_start}
         if self.adversarial is None:
             given = ", ".join(f"{name}={value!r}" for name, value in options.items() if value is not None)
             if given:
@@ -120,6 +148,9 @@ class TrainConfig:
         if self.adversarial == "fgsm" and self.adv_step_size is not None:
             raise ValueError("adv_step_size must be None when adversarial is 'fgsm' (its step is "
                              f"adv_epsilon; 'fgsm_rs' takes a step size), got {self.adv_step_size!r}.")
+        if self.adversarial == "fgsm" and self.adv_start is not None:
+            raise ValueError("adv_start must be None when adversarial is 'fgsm' (it has no random "
+                             f"start), got {self.adv_start!r}.")
 
     def _check_consistency_options(self) -> None:
         """Consistency regularization compares a real input with its adversarial twin at probe layers."""
@@ -183,14 +214,14 @@ def adversarial_inputs(
     """
     epsilon = config.adv_epsilon
     if config.adversarial == "fgsm":
-        x_adv = fgsm(model, x, y, epsilon, batch_size=len(x))
-    elif config.adversarial == "fgsm_rs":
+        return fgsm(model, x, y, epsilon, batch_size=len(x)).to(x.device)
+    if config.adversarial == "fgsm_rs":
+        steps = 1
         step_size = 1.25 * epsilon if config.adv_step_size is None else config.adv_step_size
-        x_adv = pgd(model, x, y, epsilon, step_size=step_size, steps=1, random_start=True,
-                    seed=seed, batch_size=len(x))
     else:
-        x_adv = pgd(model, x, y, epsilon, step_size=config.adv_step_size, steps=config.adv_steps,
-                    random_start=True, seed=seed, batch_size=len(x))
+        steps, step_size = config.adv_steps, config.adv_step_size
+    x_adv = pgd(model, x, y, epsilon, step_size=step_size, steps=steps, random_start=True, seed=seed,
+                batch_size=len(x), clamp_start=config.adv_start != "unclamped")
     return x_adv.to(x.device)
 
 
@@ -281,10 +312,26 @@ def _names(table: dict[str, Any]) -> str:
     return ", ".join(repr(name) for name in table)
 
 
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str | None, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule of `LR_SCHEDULES` (None: "cosine") over `total_steps` steps.
+
+    "cyclic" sets step t (counted from 0) to lr times the piecewise-linear ramp through 0 at step
+    0, 1 at `CYCLIC_PEAK` * total_steps and 0 at total_steps, evaluated at t + 1.
+    """
+    if schedule is None or schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    check_choice(schedule, "lr_schedule", LR_SCHEDULES)
+    corners = [0.0, CYCLIC_PEAK * total_steps, float(total_steps)]
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: float(np.interp(step + 1, corners, [0.0, 1.0, 0.0])))
+
+
 def train(
     config: TrainConfig, device: torch.device | None = None, progress: bool = True
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Train a model from scratch: Adam with a cosine learning-rate decay, seeded.
+    """Train a model from scratch: Adam with the `lr_scheduler` of `config.lr_schedule`, seeded.
 
     The history records test (and training) loss and accuracy after the `evaluated_epochs`.
     With `config.adversarial` every batch is replaced by its perturbed twins (`adversarial_inputs`),
@@ -300,9 +347,7 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps_per_epoch = -(-len(x) // config.batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(1, config.epochs * steps_per_epoch)
-    )
+    scheduler = lr_scheduler(optimizer, config.lr_schedule, max(1, config.epochs * steps_per_epoch))
     history: dict[str, list] = {"epoch": [], "train_loss": [], "train_accuracy": [],
                                 "test_loss": [], "test_accuracy": [], "step": [], "step_loss": []}
     test: dict[str, float] = {}

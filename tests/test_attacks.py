@@ -189,6 +189,30 @@ def test_pgd_without_random_start_starts_from_x():
                        pgd(model, x, y, 0.1, random_start=False, seed=2))
 
 
+@pytest.mark.parametrize("clamp_start", [True, False])
+def test_one_pgd_step_from_a_clamped_or_unclamped_start_by_hand(clamp_start):
+    x, y = random_images(40)
+    x[:, :, 0, 0] = 0.0  # black pixels, where clipping the start matters
+    start = (2 * torch.rand(x.shape, generator=torch.Generator().manual_seed(7)) - 1) * 0.2
+    first = (x + start).clamp(0, 1) if clamp_start else x + start
+    signs = torch.sign(WEIGHTS[1 - y] - WEIGHTS[y]).view_as(x)  # a linear model's gradient sign
+    expected = torch.min(torch.max(first + 0.25 * signs, x - 0.2), x + 0.2).clamp(0, 1)
+    x_adv = pgd(linear_model(), x, y, 0.2, step_size=0.25, steps=1, seed=7, clamp_start=clamp_start)
+    torch.testing.assert_close(x_adv, expected, atol=1e-6, rtol=0)
+
+
+def test_the_unclamped_start_differs_only_where_the_start_leaves_the_box():
+    x, y = random_images(40)
+    x[:, :, 0, 0] = 0.0
+    model = linear_model()
+    clamped = pgd(model, x, y, 0.2, step_size=0.05, steps=1, seed=7)
+    unclamped = pgd(model, x, y, 0.2, step_size=0.05, steps=1, seed=7, clamp_start=False)
+    start = (2 * torch.rand(x.shape, generator=torch.Generator().manual_seed(7)) - 1) * 0.2
+    outside = ((x + start) < 0) | ((x + start) > 1)
+    assert outside.any() and (clamped != unclamped).any()
+    assert torch.equal(clamped[~outside], unclamped[~outside])
+
+
 def test_noise_is_deterministic_given_the_seed():
     x, _ = random_images(20)
     assert torch.equal(sign_noise(x, 0.1, seed=5), sign_noise(x, 0.1, seed=5))

@@ -3,10 +3,12 @@ from __future__ import annotations
 import io
 import os
 
+import numpy as np
 import pytest
 import torch
 
 from helpers import training
+from helpers.models import build_model
 from helpers.training import CheckpointMismatchError, TrainConfig, load_or_train
 
 SMALL = dict(epochs=1, n_train=1500, batch_size=100)
@@ -169,6 +171,7 @@ def test_fgsm_rs_training_is_far_more_robust_than_standard_training() -> None:
 
 @pytest.mark.parametrize("method, options", [
     ("fgsm_rs", {}), ("fgsm_rs", dict(adv_step_size=0.1)), ("pgd", dict(adv_steps=3)), ("fgsm", {}),
+    ("fgsm_rs", dict(adv_start="unclamped")), ("pgd", dict(adv_steps=2, adv_start="unclamped")),
 ])
 def test_adversarial_inputs_stay_in_the_ball_and_are_seeded(trained, method, options) -> None:
     model, _ = trained
@@ -207,6 +210,46 @@ def test_adversarial_options_leave_existing_keys_unchanged() -> None:
     assert len(keys) == 6
 
 
+def test_the_unclamped_start_is_pgds_unclamped_start() -> None:
+    from helpers.attacks import pgd
+
+    model = build_model("mnist_cnn")
+    x, y = training.training_data(TrainConfig(n_train=32))
+    config = TrainConfig(adversarial="fgsm_rs", adv_epsilon=0.3, adv_start="unclamped")
+    expected = pgd(model, x, y, 0.3, step_size=0.375, steps=1, seed=3, clamp_start=False)
+    assert torch.equal(training.adversarial_inputs(model, x, y, config, seed=3), expected)
+    assert not torch.equal(expected, pgd(model, x, y, 0.3, step_size=0.375, steps=1, seed=3))
+
+
+def test_start_and_schedule_defaults_keep_the_old_keys() -> None:
+    adversarial = dict(adversarial="fgsm_rs", adv_epsilon=0.3)
+    assert TrainConfig(lr_schedule="cosine") == TrainConfig()
+    assert TrainConfig(lr_schedule="cosine").key == "c23440c8ffe271b4"
+    assert TrainConfig(**adversarial, adv_start="clamped").key == TrainConfig(**adversarial).key
+    keys = {TrainConfig(**adversarial).key, TrainConfig(**adversarial, adv_start="unclamped").key,
+            TrainConfig(**adversarial, lr_schedule="cyclic").key,
+            TrainConfig(**adversarial, adv_start="unclamped", lr_schedule="cyclic").key}
+    assert len(keys) == 4
+
+
+def test_the_cyclic_schedule_rises_to_lr_and_falls_back_to_zero() -> None:
+    optimizer = torch.optim.Adam(build_model("mnist_cnn").parameters(), lr=5e-3)
+    scheduler = training.lr_scheduler(optimizer, "cyclic", total_steps=10)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    # the ramp through (0, 0), (4, 1), (10, 0) at steps 1, ..., 10
+    expected = 5e-3 * np.array([0.25, 0.5, 0.75, 1.0, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6, 0.0])
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_the_cosine_schedule_is_the_default() -> None:
+    optimizer = torch.optim.Adam(build_model("mnist_cnn").parameters(), lr=1e-3)
+    assert isinstance(training.lr_scheduler(optimizer, None, 10), torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(adversarial="trades", adv_epsilon=0.3),
      "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm', got 'trades'."),
@@ -228,6 +271,13 @@ def test_adversarial_options_leave_existing_keys_unchanged() -> None:
      "adv_step_size must be None or a number > 0, got -1.0."),
     (dict(adversarial="pgd", adv_epsilon=0.3, adv_steps=0),
      "adv_steps must be None or an integer >= 1, got 0."),
+    (dict(adversarial="fgsm", adv_epsilon=0.3, adv_start="unclamped"),
+     r"adv_start must be None when adversarial is 'fgsm' \(it has no random start\), got 'unclamped'."),
+    (dict(adv_start="unclamped"), "adversarial must be one of 'fgsm_rs', 'pgd', 'fgsm' when "
+                                  "adv_start='unclamped' is set"),
+    (dict(adversarial="fgsm_rs", adv_epsilon=0.3, adv_start="outside"),
+     "adv_start must be one of 'clamped', 'unclamped', got 'outside'."),
+    (dict(lr_schedule="step"), "lr_schedule must be one of 'cosine', 'cyclic', got 'step'."),
 ])
 def test_bad_adversarial_options_are_a_clear_error(kwargs, match) -> None:
     with pytest.raises(ValueError, match=f"^{match}"):
