@@ -9,6 +9,10 @@ problem, from the same PCA initial weights.
 ``bitvectors``: `helpers.bitvectors.hamming_similarity` against ``scipy.spatial.distance.cdist(...,
 "hamming")`` on the conv1 bits (before pooling) of MNIST test images, and the time of the 45-pair
 Fiedler analysis of every ReLU layer; the model is untrained (seeded), which changes no timing.
+
+``robust``: the robust accuracy of one member of a lesson-06 model family on the whole MNIST test set
+(or its first ``--n-test`` images), under the series' PGD with one random start and with restarts,
+each with its 95% Wilson interval; the member is trained first when it is not cached.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from minisom import MiniSom
 from scipy.spatial.distance import cdist
 
+from helpers.attacks import robust_inputs
 from helpers.bitvectors import RELU_LAYERS, hamming_similarity, pair_separations, relu_bits
 from helpers.data import load_split
+from helpers.family import FAMILIES, model_family
+from helpers.metrics import wilson_interval
 from helpers.models import build_model
 from helpers.som import train_batch
+from helpers.training import CHECKPOINT_DIR, evaluate, load_or_train
 
 __all__ = ["BENCHMARKS", "Benchmark", "main", "synthetic_relu_layer"]
 
@@ -149,6 +158,39 @@ def _bitvectors_run(args: argparse.Namespace) -> None:
     )
 
 
+def _robust_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--family", choices=list(FAMILIES), default="full", help="model family (default full)")
+    add("--member", default="FGSM-RS, ε = 0.3", help="member name (default 'FGSM-RS, ε = 0.3')")
+    add("--epsilon", type=float, default=0.3, help="PGD budget (default 0.3)")
+    add("--steps", type=_positive_int, default=40, help="PGD iterations (default 40)")
+    add("--restarts", type=_positive_int, nargs="+", default=[1, 5], help="restart counts (default 1 5)")
+    add("--n-test", type=_positive_int, default=10_000, help="first test images attacked (default 10000)")
+    add("--cache-dir", type=Path, default=CHECKPOINT_DIR,
+        help="checkpoint cache (default artifacts/checkpoints)")
+
+
+def _robust_run(args: argparse.Namespace) -> None:
+    members = {member.name: member for member in model_family(args.family)}
+    if args.member not in members:
+        raise SystemExit(f"--member must be one of {', '.join(map(repr, members))}, got {args.member!r}.")
+    model, _ = load_or_train(members[args.member].config, cache_dir=args.cache_dir)
+    x, y = load_split("mnist", train=False)
+    x, y = x[:args.n_test], y[:args.n_test]
+    results = [f"clean_accuracy={evaluate(model, x, y)['accuracy']:.4f}"]
+    for restarts in args.restarts:
+        start = time.perf_counter()
+        robust = robust_inputs(model, x, y, args.epsilon, steps=args.steps, restarts=restarts)
+        seconds = time.perf_counter() - start
+        low, high = wilson_interval(int(robust.sum()), len(robust))
+        print(f"{args.member}: PGD-{args.steps}, {restarts} start(s), epsilon {args.epsilon:g}, "
+              f"{len(x)} test images: {robust.mean():.2%} robust "
+              f"(95% interval {low:.2%} to {high:.2%}), {seconds:.0f} s")
+        results.append(f"robust_accuracy_{restarts}={robust.mean():.4f} low_{restarts}={low:.4f} "
+                       f"high_{restarts}={high:.4f} seconds_{restarts}={seconds:.1f}")
+    print(" ".join(results))
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "som": Benchmark(
         help="MiniSom train_batch_offline vs helpers.som.train_batch (speed, weight agreement)",
@@ -159,6 +201,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         help="helpers.bitvectors.hamming_similarity vs scipy cdist 'hamming'; 45-pair Fiedler analysis",
         add_arguments=_bitvectors_arguments,
         run=_bitvectors_run,
+    ),
+    "robust": Benchmark(
+        help="robust accuracy of a lesson-06 family member on the test set, PGD with and without restarts",
+        add_arguments=_robust_arguments,
+        run=_robust_run,
     ),
 }
 

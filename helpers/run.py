@@ -59,6 +59,7 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "min_fooled": 10,
         "family_name": "smoke",
         "restarts": 2,
+        "restart_steps": 3,
         "n_resamples": 200,
         "n_per_digit": 20,
         "n_folds": 3,

@@ -169,6 +169,19 @@ def test_fgsm_rs_training_is_far_more_robust_than_standard_training() -> None:
     assert not robust_model.training
 
 
+def test_fgsm_rs_at_0_3_needs_the_unclamped_start() -> None:
+    """One epoch of Wong et al.'s MNIST recipe on all images, with the start left unclipped and clipped:
+    the clipped start overfits catastrophically (lesson 06)."""
+    from helpers.family import WONG_MNIST
+
+    _, unclamped = training.train(TrainConfig(epochs=1, **WONG_MNIST), progress=False)
+    clamped_recipe = {**WONG_MNIST, "adv_start": "clamped"}
+    _, clamped = training.train(TrainConfig(epochs=1, **clamped_recipe), progress=False)
+    assert unclamped["robust_accuracy"] > 0.3   # trials: 0.56 after one epoch
+    assert clamped["robust_accuracy"] < 0.1     # trials: 0.04
+    assert clamped["clean_accuracy"] > 0.9      # the clipped start still learns the clean task
+
+
 @pytest.mark.parametrize("method, options", [
     ("fgsm_rs", {}), ("fgsm_rs", dict(adv_step_size=0.1)), ("pgd", dict(adv_steps=3)), ("fgsm", {}),
     ("fgsm_rs", dict(adv_start="unclamped")), ("pgd", dict(adv_steps=2, adv_start="unclamped")),
