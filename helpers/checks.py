@@ -169,6 +169,7 @@ PARAMETER_RULES: dict[str, Check] = {
     "epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True),
     "restarts": partial(check_int, minimum=1),
     "restart_steps": partial(check_int, minimum=1),
+    "train_workers": partial(check_int, minimum=1),
     "n_resamples": partial(check_int, minimum=100),
     "n_per_digit": partial(check_int, minimum=2, maximum=800),
     "transfer_epsilon": partial(check_number, minimum=0, maximum=1, strict_minimum=True),

@@ -132,3 +132,38 @@ def test_bench_robust_names_the_members_on_a_wrong_one(tmp_path):
 
     with pytest.raises(SystemExit, match="--member must be one of 'standard', "):
         bench_main(["robust", "--family", "smoke", "--member", "huge", "--cache-dir", str(tmp_path)])
+
+
+def test_train_missing_trains_side_by_side_what_is_not_cached(tmp_path):
+    from helpers import training
+    from helpers.family import train_missing
+
+    members = [Member("standard", "reference", TrainConfig(n_train=200, epochs=1)),
+               Member("a", "training-set size", TrainConfig(n_train=300, epochs=1)),
+               Member("b", "adversarial training", TrainConfig(n_train=200, epochs=1, adversarial="fgsm_rs",
+                                                               adv_epsilon=0.1))]
+    ready = []
+    for member, seconds in train_missing(members, workers=2, cache_dir=tmp_path):
+        assert member.config.checkpoint_path(tmp_path).exists()   # ready when it comes
+        ready.append((member.name, seconds))
+    assert sorted(name for name, _ in ready) == ["a", "b", "standard"]
+    assert ready[0][0] == "standard" and all(seconds > 0 for _, seconds in ready)
+    again = list(train_missing(members, workers=2, cache_dir=tmp_path))   # all cached now, in order
+    assert again == [(member, None) for member in members]
+    # a worker trains with one torch thread, seeded: the same weights as one thread here
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here, _ = training.train(members[1].config, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    cached, _ = training.load_or_train(members[1].config, cache_dir=tmp_path)
+    for name, value in here.state_dict().items():
+        assert torch.equal(value, cached.state_dict()[name]), name
+
+
+def test_train_missing_refuses_zero_workers(tmp_path):
+    from helpers.family import train_missing
+
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0."):
+        list(train_missing([], workers=0, cache_dir=tmp_path))
