@@ -4,7 +4,9 @@ Models take pixels in [0, 1] (normalization is inside the model), so every attac
 images themselves. Attacks run batched on the model's device with the model in eval mode, take
 gradients with respect to the input only (parameter `.grad` is never touched), restore each
 module's train/eval mode afterwards, and return detached CPU tensors. `epsilon == 0` returns an
-exact copy of the input.
+exact copy of the input. Inputs are checked first: pixels in [0, 1] with no NaN, in the shape the
+model declares (`input_shape`, if it has one), and labels that are class indices below the width
+of the model's logits (the attacks run the model on the first input to learn it).
 
 `ATTACKS` names them for `attack(name, ...)`. `attack_sweep` runs every attack at every budget on
 an attacked set (`correctly_classified`) and keeps the perturbed images, the network's predictions
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.models import predict_logits
+from helpers.models import check_input_shape, predict_logits
 from helpers.progress import track
 
 __all__ = [
@@ -58,7 +60,7 @@ def fgsm(
     classes and the step descends their cross-entropy. `seed` is unused (FGSM is deterministic);
     it is accepted so that every attack in `ATTACKS` takes the same keywords.
     """
-    _check_inputs(x, y, epsilon, batch_size)
+    _check_inputs(model, x, y, epsilon, batch_size)
     if epsilon == 0:
         return _copy(x)
 
@@ -92,7 +94,7 @@ def pgd(
     `clamp_start` is False (Wong et al.'s FGSM-RS training on MNIST): the first gradient is then
     taken where the start falls, and only the projection after the first step clips.
     """
-    _check_inputs(x, y, epsilon, batch_size)
+    _check_inputs(model, x, y, epsilon, batch_size)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps!r}.")
     if step_size is not None and not step_size > 0:
@@ -132,7 +134,7 @@ def robust_inputs(
     not attacked further, which makes the measure fast on models that are not robust. Restarts keep
     a masked gradient, which stalls one attack from one start, from passing for robustness.
     """
-    _check_inputs(x, y, epsilon, batch_size)
+    _check_inputs(model, x, y, epsilon, batch_size)
     if steps < 1 or restarts < 1:
         raise ValueError(f"steps and restarts must be >= 1, got {steps!r} and {restarts!r}.")
     step_size = 2.5 * epsilon / steps if step_size is None else step_size
@@ -207,10 +209,12 @@ def sign_noise_attack(
 ) -> torch.Tensor:
     """`sign_noise` with the call signature of the attacks, so that `ATTACKS` can hold it.
 
-    The labels are checked like an attack's; the model, `batch_size` and `progress` are unused
-    (the noise takes no gradient and is drawn for the whole input at once).
+    The labels are checked like an attack's (the model runs on the first input only); `batch_size`
+    and `progress` are unused (the noise takes no gradient and is drawn for the whole input at once).
     """
+    _check_images(x, epsilon, model)
     _check_labels(x, y)
+    _check_model_classes(model, x, y)
     return sign_noise(x, epsilon, seed=seed)
 
 
@@ -243,8 +247,11 @@ def correctly_classified(
 
     Attack success and fooling budgets are only meaningful on inputs that were right when clean.
     """
+    _check_images(x, model=model)
     _check_labels(x, y)
-    correct = predict_logits(model, x, batch_size).argmax(1) == y.cpu()
+    logits = predict_logits(model, x, batch_size)
+    _check_classes(y, logits.shape[1])
+    correct = logits.argmax(1) == y.cpu()
     return x[correct.to(x.device)], y[correct.to(y.device)]
 
 
@@ -260,9 +267,12 @@ def attack_success(
     With `clean_predictions` (the model's classes on the clean inputs) only the inputs the model
     classified correctly when clean count; without them, all inputs do.
     """
+    _check_images(x_adv, model=model, name="x_adv")
     _check_labels(x_adv, y)
+    logits = predict_logits(model, x_adv, batch_size)
+    _check_classes(y, logits.shape[1])
     y = y.cpu()
-    predictions = predict_logits(model, x_adv, batch_size).argmax(1)
+    predictions = logits.argmax(1)
     if clean_predictions is None:
         counted = torch.ones_like(y, dtype=torch.bool)
     else:
@@ -337,7 +347,7 @@ def attack_sweep(
     attacks = tuple(attacks)
     epsilons = tuple(float(eps) for eps in epsilons)
     for eps in epsilons:
-        _check_images(x, eps)
+        _check_images(x, eps, model)
     for name in attacks:
         if name not in ATTACKS:
             raise ValueError(f"attacks must hold names from {_choices(ATTACKS)}, got {name!r}.")
@@ -346,7 +356,9 @@ def attack_sweep(
     if len(set(attacks)) < len(attacks) or len(set(epsilons)) < len(epsilons):
         raise ValueError(f"attacks and epsilons must not repeat, got {attacks!r} and {epsilons!r}.")
     labels = y.detach().cpu().to(torch.int64)
-    wrong = int((predict_logits(model, x).argmax(1) != labels).sum())
+    logits = predict_logits(model, x)
+    _check_classes(y, logits.shape[1])
+    wrong = int((logits.argmax(1) != labels).sum())
     if wrong:
         raise ValueError(
             "x must hold only inputs the model classifies correctly (pass the attacked set from "
@@ -418,17 +430,24 @@ def _copy(x: torch.Tensor) -> torch.Tensor:
     return x.detach().cpu().clone()
 
 
-def _check_images(x: torch.Tensor, epsilon: float) -> None:
-    if not 0 <= epsilon <= 1:
+def _check_images(
+    x: torch.Tensor, epsilon: float | None = None, model: nn.Module | None = None, name: str = "x"
+) -> None:
+    if epsilon is not None and not 0 <= epsilon <= 1:
         raise ValueError(f"epsilon must be in [0, 1] (pixel units), got {epsilon!r}.")
     if not torch.is_tensor(x) or not x.is_floating_point():
         kind = x.dtype if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"x must be a float tensor of pixels in [0, 1], got {kind}.")
+        raise ValueError(f"{name} must be a float tensor of pixels in [0, 1], got {kind}.")
+    if torch.isnan(x).any():
+        raise ValueError(f"{name} must hold pixels in [0, 1], got {int(torch.isnan(x).sum())} NaN value(s).")
     if x.numel() and not (x.min() >= 0 and x.max() <= 1):
         raise ValueError(
-            "x must hold pixels in [0, 1] (the models normalize internally: pass unnormalized "
+            f"{name} must hold pixels in [0, 1] (the models normalize internally: pass unnormalized "
             f"images), got values in [{x.min().item():g}, {x.max().item():g}]."
         )
+    input_shape = getattr(model, "input_shape", None)
+    if input_shape is not None:
+        check_input_shape(x, input_shape, name)
 
 
 def _check_labels(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -438,13 +457,33 @@ def _check_labels(x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"y must be a 1-D integer tensor of class indices, got {kind}.")
     if len(y) != len(x):
         raise ValueError(f"y must hold one label per input ({len(x)}), got {len(y)} labels.")
+    if len(y) and y.min() < 0:
+        raise ValueError(f"y must hold class indices >= 0, got {y.min().item()}.")
 
 
-def _check_inputs(x: torch.Tensor, y: torch.Tensor, epsilon: float, batch_size: int) -> None:
-    _check_images(x, epsilon)
+def _check_classes(y: torch.Tensor, n_classes: int) -> None:
+    if len(y) and y.max() >= n_classes:
+        raise ValueError(
+            f"y must hold class indices in [0, {n_classes}) (the width of the model's logits), "
+            f"got {y.max().item()}."
+        )
+
+
+def _check_model_classes(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    """`_check_classes` against the model's logits on the first input (one forward pass, eval mode)."""
+    if len(x):
+        with torch.no_grad(), _eval_mode(model):
+            _check_classes(y, model(x[:1].detach().to(_device(model))).shape[1])
+
+
+def _check_inputs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, batch_size: int
+) -> None:
+    _check_images(x, epsilon, model)
     _check_labels(x, y)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}.")
+    _check_model_classes(model, x, y)
 
 
 def _choices(table: dict[str, Any]) -> str:

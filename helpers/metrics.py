@@ -13,6 +13,9 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.metrics import normalized_mutual_info_score
 
+from helpers.checks import check_finite
+from helpers.som import _check_data
+
 __all__ = [
     "class_node_occupancy",
     "code_diversity",
@@ -274,10 +277,11 @@ def normalized_mutual_information(codes: Any, labels: Any) -> float:
 
 
 def som_quality(som: Any, data: Any) -> dict[str, float]:
-    """Return MiniSom's quantization and topographic errors of ``som`` on ``data``."""
-    data = np.asarray(data, dtype=float)
-    if data.ndim != 2 or len(data) == 0:
-        raise ValueError(f"data must be a non-empty 2-D array, got shape {data.shape}.")
+    """Return MiniSom's quantization and topographic errors of ``som`` on ``data``.
+
+    ``data`` must be finite, one row per input with the SOM's number of features.
+    """
+    data = check_finite(_check_data(som, np.asarray(data, dtype=float)), "data")
     return {
         "quantization_error": float(som.quantization_error(data)),
         "topographic_error": float(som.topographic_error(data)),
@@ -297,7 +301,7 @@ def mean_grid_distance(clean_codes: Any, other_codes: Any, coordinates: Any) -> 
 
     ``coordinates`` is an ``(n_nodes, 2)`` array of node grid positions.
     """
-    coordinates = np.asarray(coordinates, dtype=float)
+    coordinates = check_finite(np.asarray(coordinates, dtype=float), "coordinates")
     if coordinates.ndim != 2 or coordinates.shape[1] != 2:
         raise ValueError(f"coordinates must have shape (n_nodes, 2), got {coordinates.shape}.")
     n_nodes = len(coordinates)

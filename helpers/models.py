@@ -3,7 +3,7 @@
 Inputs stay in pixel space [0, 1]; normalization is the model's first module, so attacks and
 the pixel "layer 0" work on the images themselves. Probe layers are every ReLU output plus the
 logits; `probe_nodes` maps the torch.fx node names that feature extraction needs to the short
-names the lessons use.
+names the lessons use. A network checks the shape of its input before its first layer.
 """
 
 from __future__ import annotations
@@ -28,6 +28,19 @@ class Normalize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
+
+
+def check_input_shape(x: torch.Tensor, input_shape: tuple[int, ...], name: str = "x") -> torch.Tensor:
+    """`x` itself, once it is a batch of images of `input_shape` (a clear error instead of a conv's)."""
+    if x.dim() != 1 + len(input_shape) or tuple(x.shape[1:]) != tuple(input_shape):
+        expected = ", ".join(map(str, input_shape))
+        raise ValueError(
+            f"{name} must be a batch of images of shape (n, {expected}), got shape {tuple(x.shape)}."
+        )
+    return x
+
+
+torch.fx.wrap("check_input_shape")  # a call in the traced graph (feature extraction), run at each forward
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -77,6 +90,7 @@ class ProbedCNN(nn.Module):
         return list(self.probe_nodes.values())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = check_input_shape(x, self.input_shape)
         x = self.block3(self.block2(self.block1(self.normalize(x))))
         return self.logits(self.fc_relu(self.fc(self.flatten(x))))
 

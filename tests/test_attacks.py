@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ from helpers.attacks import (
     sign_noise_attack,
 )
 from helpers.data import load_split
-from helpers.models import predict_logits
+from helpers.models import build_model, predict_logits
 from helpers.training import TrainConfig, load_or_train
 
 # Two-class linear model on 4 pixels. W[1] - W[0] = [-2, 2, 0, 2]: for true class 0 the input
@@ -309,6 +311,49 @@ def test_bad_labels_are_rejected(name):
     for bad in (y.float(), y.view(3, 4), y.bool()):
         with pytest.raises(ValueError, match="1-D integer tensor"):
             attack(name, linear_model(), x, bad, 0.1)
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_labels_beyond_the_logits_are_rejected(name):
+    x, y = random_images(12)  # the linear model has 2 classes
+    too_large = r"y must hold class indices in \[0, 2\) \(the width of the model's logits\), got 2\."
+    for label, match in ((2, too_large), (-1, r"y must hold class indices >= 0, got -1\.")):
+        with pytest.raises(ValueError, match=match):
+            attack(name, linear_model(), x, torch.where(torch.arange(12) == 3, label, y), 0.1)
+
+
+def test_helpers_that_run_the_model_reject_labels_beyond_its_logits():
+    x, y = random_images(12)
+    y[3] = 10
+    match = r"y must hold class indices in \[0, 2\) \(the width of the model's logits\), got 10\."
+    for call in (lambda: correctly_classified(linear_model(), x, y),
+                 lambda: attack_success(linear_model(), x, y),
+                 lambda: robust_inputs(linear_model(), x, y, 0.1, steps=1),
+                 lambda: attack_sweep(linear_model(), x, y, epsilons=(0.1,))):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_mnist_labels_of_10_are_rejected():
+    x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 10, 2, 3])
+    with pytest.raises(ValueError, match=r"y must hold class indices in \[0, 10\) .*got 10\."):
+        pgd(build_model("mnist_cnn"), x, y, 0.1)
+
+
+@pytest.mark.parametrize("shape", [(4, 784), (4, 3, 28, 28)])
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_images_of_the_wrong_shape_for_the_model_are_rejected(name, shape):
+    x, y = torch.rand(shape), torch.tensor([0, 1, 2, 3])
+    match = rf"x must be a batch of images of shape \(n, 1, 28, 28\), got shape {re.escape(str(shape))}\."
+    with pytest.raises(ValueError, match=match):
+        attack(name, build_model("mnist_cnn"), x, y, 0.1)
+
+
+def test_attack_success_rejects_nan_pixels():
+    x, y = random_images(3)
+    x[1, 0, 0, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"x_adv must hold pixels in \[0, 1\], got 1 NaN value\(s\)\."):
+        attack_success(linear_model(), x, y)
 
 
 def test_bad_pgd_settings_are_rejected():

@@ -366,3 +366,28 @@ def test_bad_node_labels_coordinates_and_pairs():
         code_retention([0, 1], [0])
     with pytest.raises(ValueError, match="codes and labels must have the same length"):
         readout_accuracy([0, 1], [0, 1], [0])
+
+
+def trained_som(data: np.ndarray) -> MiniSom:
+    som = MiniSom(3, 4, data.shape[1], sigma=1.0, learning_rate=0.5, random_seed=0)
+    som.train_random(data, 50)
+    return som
+
+
+def test_som_quality_names_a_feature_count_that_does_not_fit_the_som():
+    data = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=r"data must have 3 features \(the SOM's input length\), got 2\."):
+        som_quality(trained_som(data), data[:, :2])
+
+
+def test_som_quality_refuses_nan_rather_than_a_silent_topographic_error():
+    data = np.random.default_rng(0).normal(size=(20, 3))
+    bad = data.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"data must be finite \(no NaN or infinity\), got 1 NaN"):
+        som_quality(trained_som(data), bad)
+
+
+def test_mean_grid_distance_refuses_nan_coordinates():
+    with pytest.raises(ValueError, match=r"coordinates must be finite \(no NaN or infinity\), got 1 NaN"):
+        mean_grid_distance([0, 1], [1, 0], [[0.0, 0.0], [np.nan, 1.0]])

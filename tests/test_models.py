@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
+from torchvision.models.feature_extraction import create_feature_extractor
 
 from helpers.models import ARCHITECTURES, build_model, predict_logits
 
@@ -43,3 +46,24 @@ def test_predict_logits_batches_and_restores_the_mode() -> None:
         expected = model.eval()(x)
     assert logits.shape == (7, 10) and logits.device.type == "cpu" and not logits.requires_grad
     torch.testing.assert_close(logits, expected)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 28, 28), (4, 784), (1, 28, 28)])
+def test_a_wrong_input_shape_is_a_clear_error(shape: tuple[int, ...]) -> None:
+    model = build_model("mnist_cnn")
+    given = re.escape(str(shape))
+    expected = rf"x must be a batch of images of shape \(n, 1, 28, 28\), got shape {given}\."
+    with pytest.raises(ValueError, match=expected):
+        model(torch.rand(shape))
+    with pytest.raises(ValueError, match=expected):
+        predict_logits(model, torch.rand(shape))
+
+
+def test_feature_extraction_still_traces_the_model() -> None:
+    model = build_model("cifar_cnn").eval()
+    extractor = create_feature_extractor(model, return_nodes={"fc_relu": "fc", "logits": "logits"})
+    x = torch.rand(2, 3, 32, 32)
+    out = extractor(x)
+    torch.testing.assert_close(out["logits"], model(x))
+    with pytest.raises(ValueError, match=r"x must be a batch of images of shape \(n, 3, 32, 32\)"):
+        extractor(torch.rand(2, 1, 28, 28))
