@@ -16,13 +16,19 @@ ARTIFACTS_DIR = REPO_ROOT / "artifacts"
 FIGURES_DIR = REPO_ROOT / "figures"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PROFILES = ("full", "smoke")
+OUTPUT_ENV = "SOM_CODES_OUTPUT_DIR"
 
 
 def output_dir(notebook: str, profile: str) -> Path:
-    """Folder for a notebook's figures and results: `figures/` only for the full profile."""
+    """Folder for a notebook's figures and results: `figures/` only for the full profile.
+
+    When the environment variable `SOM_CODES_OUTPUT_DIR` is set, `$SOM_CODES_OUTPUT_DIR/<notebook>`
+    whatever the profile: `python -m helpers.run` sets it for a run with parameters of its own (`-p`).
+    """
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {PROFILES}.")
-    base = FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile / "figures"
+    default = FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile / "figures"
+    base = Path(os.environ.get(OUTPUT_ENV) or default)
     path = base / notebook
     path.mkdir(parents=True, exist_ok=True)
     return path

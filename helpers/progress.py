@@ -1,4 +1,4 @@
-"""Progress of long loops: tqdm bars when someone watches, one summary line under the runner.
+"""Progress of long loops (tqdm bars, or one summary line under the runner) and notices.
 
 Every helper wraps its long loops in `track(...)` instead of calling tqdm. The mode comes from
 the environment variable `SOM_CODES_PROGRESS`, read at each call:
@@ -8,6 +8,10 @@ the environment variable `SOM_CODES_PROGRESS`, read at each call:
 - `lines` (set by `python -m helpers.run` for the notebooks it executes): no bar; when a loop ends,
   one line such as `epoch 1/2: 469 steps in 11.2 s, loss 0.070`. A loop running inside another
   one prints nothing, so a long step gives at most one line.
+
+A notice is a message the user must not miss, such as a damaged cache that was repaired.
+`notice(message)` prints it; under the runner, which names a file in the environment
+variable `SOM_CODES_NOTICES`, it also appends it there, and the runner shows it on its terminal.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tqdm import tqdm
 
 PROGRESS_ENV = "SOM_CODES_PROGRESS"
 MODES = ("bars", "lines")
+NOTICES_ENV = "SOM_CODES_NOTICES"
 
 T = TypeVar("T")
 
@@ -32,6 +37,15 @@ def progress_mode() -> str:
     if mode not in MODES:
         raise ValueError(f"{PROGRESS_ENV} must be one of {MODES}, got {mode!r}.")
     return mode
+
+
+def notice(message: str) -> None:
+    """Print `message` in full, and append it to the file `SOM_CODES_NOTICES` names, if set."""
+    print(message, flush=True)
+    path = os.environ.get(NOTICES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(message + "\n")
 
 
 def track(
@@ -53,6 +67,11 @@ def track(
     if importlib.util.find_spec("ipywidgets") is not None:  # else tqdm.auto would only warn
         from tqdm.auto import tqdm as bar
     return bar(iterable, desc=desc, unit=unit, total=total, leave=leave, disable=not enabled)
+
+
+def plural(unit: str) -> str:
+    """The English plural of a unit name: `batch` -> `batches`, `step` -> `steps`."""
+    return unit + ("es" if unit.endswith(("s", "x", "z", "ch", "sh")) else "s")
 
 
 class _SummaryLine(Generic[T]):
@@ -82,6 +101,6 @@ class _SummaryLine(Generic[T]):
             print(self._line(count, time.perf_counter() - start), flush=True)
 
     def _line(self, count: int, seconds: float) -> str:
-        unit = self.unit if count == 1 else self.unit + "s"
+        unit = self.unit if count == 1 else plural(self.unit)
         extra = "".join(f", {name} {value}" for name, value in self.postfix.items())
         return f"{self.desc}: {count} {unit} in {seconds:.1f} s{extra}"

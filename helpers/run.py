@@ -5,7 +5,16 @@ parameters live here, in one place; each notebook receives the ones its paramete
 Executed notebooks go to `artifacts/<profile>/executed/`; the runner prints each notebook's wall
 time and peak memory and writes them to a run report. Progress bars become one line per long step
 (`SOM_CODES_PROGRESS=lines`, see `helpers.progress`), and kernels get the thread settings of
-`helpers.runtime.thread_environment`.
+`helpers.runtime.thread_environment`. Notices from the kernel (`helpers.progress.notice`, e.g. a
+damaged checkpoint moved aside and trained again) are repeated on the runner's terminal, with the
+notebook's name, while it runs.
+
+`-p NAME VALUE` (or `--parameters NAME VALUE`, repeatable) sets a parameter the notebook declares,
+over the profile's value; the value is typed as papermill's `-p` types it, and the lesson's own
+parameter check judges it. Such a run writes everything to `artifacts/<profile>-custom/` (executed
+notebooks, figures and results, run report), never to `figures/`:
+
+    python -m helpers.run --profile smoke 03 -p som_size 12
 
 SIGTERM or SIGINT (Ctrl-C) stops the whole run: the running cell is interrupted, then papermill and
 its kernel (which runs in a session of its own) are terminated. The runner names the notebook it
@@ -30,14 +39,16 @@ from typing import Any
 import nbformat
 import papermill
 import psutil
+from papermill.cli import _resolve_type
 
-from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PROFILES, save_json
-from helpers.progress import PROGRESS_ENV
+from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, NOTEBOOKS_DIR, OUTPUT_ENV, PROFILES, save_json
+from helpers.progress import NOTICES_ENV, PROGRESS_ENV
 from helpers.runtime import thread_environment
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 INTERRUPT_GRACE_S = 10.0  # for the interrupted cell to end and papermill to shut its kernel down
 TERMINATE_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
+POLL_S = 0.2  # how often the runner looks for notices while a notebook runs
 
 PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
     "full": {"profile": "full"},
@@ -74,6 +85,10 @@ class NotebookFailed(RuntimeError):
     """A notebook raised an error; the message names the notebook and the failing cell."""
 
 
+class UndeclaredParameterError(ValueError):
+    """A `-p` parameter that the notebook's parameters cell does not declare."""
+
+
 class StopRequested(KeyboardInterrupt):
     """SIGTERM or SIGINT arrived while the runner was working (see `stop_on_signals`)."""
 
@@ -96,6 +111,7 @@ class NotebookRun:
     notebook: str
     seconds: float
     peak_memory_mib: float
+    parameters: dict[str, Any] | None = None  # the `-p` values, None without any
 
 
 def discover(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -122,35 +138,60 @@ def select(names: list[str], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
     return chosen
 
 
-def parameters_for(notebook: Path, profile: str) -> dict[str, Any]:
-    """The profile's parameters that this notebook's parameters cell declares."""
+def parameters_for(
+    notebook: Path, profile: str, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The profile's parameters that this notebook's parameters cell declares, then `overrides`.
+
+    Every name in `overrides` must be declared, else `UndeclaredParameterError` names them all.
+    """
     if profile not in PROFILE_PARAMETERS:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {PROFILES}.")
     declared = papermill.inspect_notebook(str(notebook))
-    return {k: v for k, v in PROFILE_PARAMETERS[profile].items() if k in declared}
+    undeclared = [name for name in overrides or {} if name not in declared]
+    if undeclared:
+        raise UndeclaredParameterError(
+            f"{Path(notebook).stem} has no parameter {', '.join(map(repr, undeclared))}; its parameters "
+            f"cell declares: {', '.join(declared)}.")
+    return {k: v for k, v in PROFILE_PARAMETERS[profile].items() if k in declared} | (overrides or {})
 
 
-def run_notebook(notebook: Path, profile: str, out_dir: Path | None = None) -> NotebookRun:
+def custom_dir(profile: str) -> Path:
+    """Where a run with `-p` parameters puts its executed notebooks, figures, results and report."""
+    return ARTIFACTS_DIR / f"{profile}-custom"
+
+
+def run_notebook(
+    notebook: Path, profile: str, out_dir: Path | None = None, overrides: dict[str, Any] | None = None
+) -> NotebookRun:
     """Execute one notebook in a fresh kernel; raise `NotebookFailed` on an error.
 
+    `overrides` (the `-p` values) replace the profile's parameters; the notebook's figures and
+    results then go to `custom_dir(profile)`, as do executed notebooks unless `out_dir` is given.
     Papermill writes to hidden files beside the executed notebook and its log, moved into place
     when it ends. If anything interrupts the wait (`StopRequested`, Ctrl-C), papermill and its
     kernel are stopped (`stop_process_tree`) and the hidden files removed before re-raising.
     """
     notebook = Path(notebook)
-    out_dir = Path(out_dir or ARTIFACTS_DIR / profile / "executed")
+    parameters = parameters_for(notebook, profile, overrides)
+    out_dir = Path(out_dir or (custom_dir(profile) if overrides else ARTIFACTS_DIR / profile) / "executed")
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / notebook.name
     log = executed.with_suffix(".log")
     partial = out_dir / f".{notebook.stem}.running.ipynb"
     partial_log = partial.with_suffix(".log")
+    notices = out_dir / f".{notebook.stem}.notices"
+    notices.unlink(missing_ok=True)
     command = [
         sys.executable, "-m", "papermill", str(notebook), str(partial),
         "--kernel", "python3", "--cwd", str(notebook.parent), "--no-progress-bar",
-        "--parameters_yaml", json.dumps(parameters_for(notebook, profile)),
+        "--parameters_yaml", json.dumps(parameters),
     ]
     # One line per long step and the measured thread settings, unless the user set them.
-    env = {PROGRESS_ENV: "lines", **thread_environment(), **os.environ}
+    env = {PROGRESS_ENV: "lines", **thread_environment(), **os.environ, NOTICES_ENV: str(notices)}
+    env.pop(OUTPUT_ENV, None)  # only the runner chooses where a run's outputs go
+    if overrides:
+        env[OUTPUT_ENV] = str(custom_dir(profile) / "figures")
     start = time.perf_counter()
     process = None
     try:
@@ -158,7 +199,7 @@ def run_notebook(notebook: Path, profile: str, out_dir: Path | None = None) -> N
             # A session of its own: a terminal's Ctrl-C reaches only the runner, which stops the rest.
             process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)
-            _, status, usage = os.wait4(process.pid, 0)
+            status, usage = _wait_relaying_notices(process, notices, notebook.stem)
     except BaseException:
         with _signals_blocked():
             if process is not None:
@@ -166,6 +207,8 @@ def run_notebook(notebook: Path, profile: str, out_dir: Path | None = None) -> N
             partial.unlink(missing_ok=True)
             partial_log.unlink(missing_ok=True)
         raise
+    finally:
+        notices.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     os.replace(partial_log, log)
     if partial.exists():
@@ -175,7 +218,37 @@ def run_notebook(notebook: Path, profile: str, out_dir: Path | None = None) -> N
     if os.waitstatus_to_exitcode(status) != 0:
         raise NotebookFailed(f"{notebook.stem} failed: {_failure(executed, log)}")
     # ru_maxrss is in KiB on Linux: the largest of papermill and the kernel it waited for.
-    return NotebookRun(notebook.stem, round(seconds, 1), round(usage.ru_maxrss / 1024, 1))
+    return NotebookRun(notebook.stem, round(seconds, 1), round(usage.ru_maxrss / 1024, 1), overrides or None)
+
+
+def _wait_relaying_notices(
+    process: subprocess.Popen, notices: Path, notebook: str
+) -> tuple[int, Any]:
+    """Wait for `process`, printing each line the kernel writes to `notices` as it comes.
+
+    Returns the wait status and resource usage of `os.wait4`.
+    """
+    offset = 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        offset = _relay_notices(notices, notebook, offset)
+        if pid:
+            return status, usage
+        time.sleep(POLL_S)
+
+
+def _relay_notices(path: Path, notebook: str, offset: int) -> int:
+    """Print the complete lines of `path` from byte `offset` on, naming the notebook; the new offset."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(offset)
+            text = file.read()
+    except FileNotFoundError:
+        return offset
+    complete = text[:text.rfind(b"\n") + 1]
+    for line in complete.decode("utf-8", errors="replace").splitlines():
+        print(f"{notebook:<28} notice: {line}", flush=True)
+    return offset + len(complete)
 
 
 def stop_process_tree(process: subprocess.Popen) -> None:
@@ -266,23 +339,38 @@ def _failure(executed: Path, log: Path) -> str:
 
 
 def run_series(
-    profile: str, names: list[str] | None = None, executed_dir: Path | None = None
+    profile: str,
+    names: list[str] | None = None,
+    executed_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> list[NotebookRun]:
     """Run notebooks in order, printing a line each, and write the run report.
 
+    With `overrides` (the `-p` values), every notebook must declare them (checked before any runs)
+    and everything goes to `custom_dir(profile)`, the report too.
     A `KeyboardInterrupt` (Ctrl-C or `StopRequested`) becomes `RunStopped`, naming the notebook.
     """
+    notebooks = select(names or [])
+    for notebook in notebooks:
+        parameters_for(notebook, profile, overrides)
+    if overrides:
+        values = ", ".join(f"{name}={value!r}" for name, value in overrides.items())
+        print(f"Parameters {values} replace the {profile} profile's values; this run writes to "
+              f"{custom_dir(profile)}/ only.", flush=True)
     runs = []
-    for notebook in select(names or []):
+    for notebook in notebooks:
         print(f"{notebook.stem:<28} running ({profile} profile) ...", flush=True)
         try:
-            run = run_notebook(notebook, profile, executed_dir)
+            run = run_notebook(notebook, profile, executed_dir, overrides)
         except KeyboardInterrupt as stop:
             raise RunStopped(notebook.stem, getattr(stop, "signum", signal.SIGINT)) from None
         print(f"{run.notebook:<28} {run.seconds:8.1f} s  peak {run.peak_memory_mib:8.0f} MiB",
               flush=True)
         runs.append(run)
-    report_path = (FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile) / "run_report.json"
+    if overrides:
+        report_path = custom_dir(profile) / "run_report.json"
+    else:
+        report_path = (FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile) / "run_report.json"
     write_report(report_path, profile, runs, lessons={p.stem for p in discover()})
     return runs
 
@@ -309,7 +397,7 @@ def write_report(
                   "and starting a new one.")
     if lessons is not None:
         entries = {name: entry for name, entry in entries.items() if name in lessons}
-    entries.update({r.notebook: asdict(r) for r in runs})
+    entries.update({r.notebook: {k: v for k, v in asdict(r).items() if v is not None} for r in runs})
     notebooks = [entries[name] for name in sorted(entries)]
     total = round(sum(e["seconds"] for e in notebooks), 1)
     print(f"{'total (this run)':<28} {sum(r.seconds for r in runs):8.1f} s")
@@ -320,19 +408,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=PROFILES, default="full")
     parser.add_argument("--executed-dir", type=Path, default=None,
-                        help="where executed notebooks and their logs go "
-                             "(default: artifacts/<profile>/executed)")
+                        help="where executed notebooks and their logs go (default: "
+                             "artifacts/<profile>/executed, with -p artifacts/<profile>-custom/executed)")
+    parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="set a parameter the notebooks declare, over the profile's value "
+                             "(repeatable; typed as papermill's -p types it); the run then writes to "
+                             "artifacts/<profile>-custom/")
     parser.add_argument("notebooks", nargs="*",
                         help="e.g. 01, 01_training or a path to an .ipynb file (default: all lessons)")
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; `parameters` becomes a dict of the `-p` values, typed like papermill's."""
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    args.parameters = {name: _resolve_type(value) for name, value in args.parameters}
+    if "profile" in args.parameters:
+        parser.error("choose the profile with --profile, not with -p profile")
+    return args
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         with stop_on_signals():
-            run_series(args.profile, args.notebooks, args.executed_dir)
-    except NotebookFailed as error:
+            run_series(args.profile, args.notebooks, args.executed_dir, args.parameters)
+    except (NotebookFailed, UndeclaredParameterError) as error:
         raise SystemExit(str(error)) from None
     except RunStopped as stopped:
         print(stopped, file=sys.stderr, flush=True)

@@ -36,7 +36,7 @@ from helpers.checks import check_choice, check_parameters
 from helpers.data import dataset_info, load_split, random_subset, with_label_noise
 from helpers.io import ARTIFACTS_DIR, atomic_write
 from helpers.models import ARCHITECTURES, ProbedCNN, build_model, predict_logits
-from helpers.progress import track
+from helpers.progress import notice, track
 from helpers.runtime import default_device, seed_everything
 
 CHECKPOINT_DIR = ARTIFACTS_DIR / "checkpoints"
@@ -416,7 +416,7 @@ def load_or_train(
         except CorruptCheckpointError as error:
             aside = path.with_name(path.name + ".corrupt")
             os.replace(path, aside)
-            print(f"{error} Moved it to {aside} and training again.")
+            notice(f"{error} Moved it to {aside} and training again.")
     what = "untrained initialization" if config.epochs == 0 else f"{config.epochs} epoch(s)"
     print(f"No cached checkpoint for {config.as_dict()}: training now ({what}).")
     model, record = train(config, device=device, progress=progress)
@@ -432,7 +432,7 @@ def _load_checkpoint(
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # a damaged file raises EOFError, RuntimeError, OSError, UnpicklingError...
-        first_line = str(error).strip().split("\n")[0][:120]
+        first_line = str(error).strip().split("\n")[0]
         reason = type(error).__name__ + (f": {first_line}" if first_line else "")
         raise CorruptCheckpointError(f"Cached checkpoint {path} cannot be read ({reason}).") from error
     if not isinstance(checkpoint, dict) or not {"config", "state_dict", "record"} <= checkpoint.keys():

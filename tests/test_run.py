@@ -223,3 +223,95 @@ def test_a_bad_parameter_stops_the_lesson_at_its_check_before_anything_is_writte
     assert "checks.check_parameters(" in failed.source
     after = {p: p.stat().st_mtime_ns for p in out.rglob("*")} if out.exists() else {}
     assert after == before
+
+
+def test_a_repaired_checkpoint_is_reported_whole_on_the_runners_terminal(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    import torch
+
+    from helpers.training import TrainConfig, load_or_train
+
+    monkeypatch.setattr(run, "ARTIFACTS_DIR", tmp_path / "artifacts")  # the run report goes there
+    config, cache = TrainConfig(seed=0, epochs=0), tmp_path / "cache"
+    load_or_train(config, cache_dir=cache, progress=False)
+    checkpoint = config.checkpoint_path(cache)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:checkpoint.stat().st_size // 2])  # half-written
+    path = _notebook(tmp_path / "94_repair.ipynb", 'profile = "full"',
+                     "from helpers.training import TrainConfig, load_or_train\n"
+                     f"_ = load_or_train(TrainConfig(seed=0, epochs=0), cache_dir={str(cache)!r})")
+    capsys.readouterr()
+    run.main(["--profile", "smoke", "--executed-dir", str(tmp_path / "out"), str(path)])
+
+    aside = checkpoint.with_name(checkpoint.name + ".corrupt")
+    with pytest.raises(Exception) as unreadable:
+        torch.load(aside, weights_only=True)
+    reason = f"{type(unreadable.value).__name__}: {str(unreadable.value).strip().splitlines()[0]}"
+    message = (f"Cached checkpoint {checkpoint} cannot be read ({reason}). "
+               f"Moved it to {aside} and training again.")
+    notices = [line for line in capsys.readouterr().out.splitlines() if " notice: " in line]
+    assert notices == [f"{'94_repair':<28} notice: {message}"]
+    executed = nbformat.read(tmp_path / "out" / "94_repair.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs if o["output_type"] == "stream")
+    assert message in text.splitlines()
+
+
+def test_the_parameters_option_is_repeatable_and_types_values_like_papermill() -> None:
+    args = run.parse_args(["--profile", "smoke", "03", "-p", "som_size", "12", "--parameters", "lr", "0.5",
+                           "-p", "name", "abc", "-p", "flag", "True", "-p", "limit", "None", "04",
+                           "-p", "som_size", "-3"])
+    assert args.notebooks == ["03", "04"]
+    assert args.parameters == {"som_size": -3, "lr": 0.5, "name": "abc", "flag": True, "limit": None}
+    with pytest.raises(SystemExit):
+        run.parse_args(["-p", "profile", "smoke"])
+
+
+def test_a_parameter_given_with_p_reaches_the_notebook(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(run, "ARTIFACTS_DIR", tmp_path / "artifacts")
+    path = _notebook(tmp_path / "93_value.ipynb", 'profile = "full"\nepochs = 5\nvalue = 1',
+                     "print(profile, epochs, repr(value))")
+    result = run.run_notebook(path, "smoke", overrides={"value": 2.5, "epochs": 3})
+    assert result.parameters == {"value": 2.5, "epochs": 3}
+    executed = nbformat.read(tmp_path / "artifacts" / "smoke-custom" / "executed" / path.name, as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "smoke 3 2.5\n"  # over the smoke profile's epochs
+
+
+def test_a_full_profile_run_with_p_writes_nothing_to_figures(tmp_path, monkeypatch, capsys) -> None:
+    from helpers.io import FIGURES_DIR
+
+    report = FIGURES_DIR / "run_report.json"
+    before = report.stat().st_mtime_ns if report.exists() else None
+    monkeypatch.setattr(run, "ARTIFACTS_DIR", tmp_path / "artifacts")
+    monkeypatch.setattr(run, "FIGURES_DIR", tmp_path / "figures")  # where a default full run reports
+    path = _notebook(tmp_path / "92_custom.ipynb", 'profile = "full"\nvalue = 1',
+                     "from helpers.io import output_dir, save_results\n"
+                     "print(save_results({'value': value}, output_dir('92_custom', profile)))")
+    run.main(["--profile", "full", str(path), "-p", "value", "7"])
+
+    custom = tmp_path / "artifacts" / "full-custom"
+    assert "this run writes to " + str(custom) in capsys.readouterr().out
+    assert json.loads((custom / "figures" / "92_custom" / "results.json").read_text()) == {"value": 7}
+    assert (custom / "executed" / "92_custom.ipynb").exists()
+    entries = json.loads((custom / "run_report.json").read_text())["notebooks"]
+    assert [(e["notebook"], e["parameters"]) for e in entries] == [("92_custom", {"value": 7})]
+    assert not (tmp_path / "figures").exists() and not (FIGURES_DIR / "92_custom").exists()
+    assert (report.stat().st_mtime_ns if report.exists() else None) == before
+
+
+def test_an_undeclared_parameter_is_a_clear_error_before_anything_runs(tmp_path) -> None:
+    path = _notebook(tmp_path / "91_declared.ipynb", 'profile = "full"\nsom_size = 15', "x = 1")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as error:
+        run.main(["--profile", "smoke", "--executed-dir", str(out), str(path), "-p", "som_sise", "12"])
+    assert str(error.value) == ("91_declared has no parameter 'som_sise'; its parameters cell declares: "
+                                "profile, som_size.")
+    assert not out.exists()
+
+
+def test_a_bad_value_given_with_p_fails_at_the_lessons_own_check(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(run, "ARTIFACTS_DIR", tmp_path / "artifacts")
+    with pytest.raises(SystemExit) as error:
+        run.main(["--profile", "smoke", "03", "-p", "som_size", "-3"])
+    message = str(error.value)
+    assert message.startswith("03_homogeneity failed: code cell ") and "ValueError: " in message
+    assert "som_size must be" in message and "got -3" in message
