@@ -6,6 +6,10 @@ whose functions a stub already defines, turns any other solution cell into a stu
 (`stub_from_solution`), clears all outputs and puts a note on top saying what the copy is. The
 notebooks in `notebooks/` stay the teacher edition. Written to `artifacts/student/` by default
 (`make student`), ready to hand out.
+
+`with_student_state` lets one execution check both editions: the teacher edition with, after each
+solution cell, a cell that puts the student's state back (the stubs rebound, the solution's other
+names gone), so that every later cell runs as it runs in the student edition.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_markdown_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from helpers.io import ARTIFACTS_DIR, REPO_ROOT, atomic_write, repo_relative
 from helpers.run import select
 
 STUDENT_DIR = ARTIFACTS_DIR / "student"
 EXERCISE_TAG, SOLUTION_TAG, NOTE_TAG = "exercise", "solution", "student-note"
+STUDENT_STATE_TAG = "student-state"
 STUB_BODY = 'raise NotImplementedError("your code here")'
 
 NOTE = """> **Student edition of lesson {lesson}.** The solutions of the coding exercises are removed: each
@@ -42,6 +47,20 @@ def _functions(source: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     """The functions a cell defines at its top level."""
     return [node for node in ast.parse(source).body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _bound_names(source: str) -> set[str]:
+    """The names a cell binds at its top level (functions, classes, imports, assignments)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            names |= {n.id for n in ast.walk(node)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
 
 
 def stub_from_solution(source: str) -> str:
@@ -90,6 +109,38 @@ def student_edition(nb: NotebookNode, lesson: str) -> NotebookNode:
     student.metadata.pop("papermill", None)
     nbformat.validate(student)
     return student
+
+
+def with_student_state(nb: NotebookNode) -> NotebookNode:
+    """The teacher edition `nb` with a cell tagged `STUDENT_STATE_TAG` after each solution cell.
+
+    That cell runs what the student edition has in the solution's place (the exercise's stub cell,
+    or the stub `student_edition` makes) and deletes the other names the solution bound, so the
+    cells after it run in the student edition's state. Executing this notebook once checks both
+    editions: every solution against its check, and every cell of the student edition in order.
+    Tagged ``remove-cell`` too, so a site built from such a run does not show it.
+    """
+    stubs = {node.name: cell.source for cell in nb.cells if EXERCISE_TAG in _tags(cell)
+             for node in _functions(cell.source)}
+    both = copy.deepcopy(nb)
+    cells = []
+    for cell in both.cells:
+        cells.append(cell)
+        if SOLUTION_TAG not in _tags(cell):
+            continue
+        names = [node.name for node in _functions(cell.source)]
+        restored = (list(dict.fromkeys(stubs[name] for name in names)) if names and set(names) <= stubs.keys()
+                    else [stub_from_solution(cell.source)])
+        dropped = sorted(_bound_names(cell.source) - set().union(*map(_bound_names, restored)))
+        source = "# The student edition from here on: the exercise's stubs, not the solution.\n"
+        source += "\n\n".join(restored)
+        if dropped:
+            source += f"\n\nfor _name in {dropped!r}:\n    globals().pop(_name, None)\ndel _name"
+        cells.append(new_code_cell(source, metadata={"tags": [STUDENT_STATE_TAG, "remove-cell"],
+                                                     "jupyter": {"source_hidden": True}}))
+    both.cells = cells
+    nbformat.validate(both)
+    return both
 
 
 def write_student_edition(notebook: Path, out_dir: Path = STUDENT_DIR) -> Path:

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 
+import matplotlib
 import nbformat
 import papermill
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import exercises, run, runtime
+from helpers import exercises, run, runtime, student
 from helpers.io import ARTIFACTS_DIR, REPO_ROOT
+from helpers.student import EXERCISE_TAG, SOLUTION_TAG, STUDENT_STATE_TAG
 
 
 def _notebook(path, *sources):
@@ -95,8 +97,14 @@ def test_select_by_number_or_name_and_unknown_names() -> None:
 
 
 @pytest.mark.parametrize("path", run.discover(), ids=lambda p: p.stem)
-def test_notebook_runs_with_the_smoke_profile(path) -> None:
-    result = run.run_notebook(path, "smoke")
+def test_lesson_and_its_student_edition_run_with_the_smoke_profile(path, tmp_path) -> None:
+    """One papermill run checks both editions (`student.with_student_state`): the teacher edition's
+    cells in order, and after the solution the student's stubs again, so every later cell runs as in
+    the student edition."""
+    lesson = nbformat.read(path, as_version=4)
+    both = tmp_path / path.name
+    nbformat.write(student.with_student_state(lesson), both)
+    result = run.run_notebook(both, "smoke")
     print(f"{result.notebook}: {result.seconds} s, peak {result.peak_memory_mib} MiB")
     results = ARTIFACTS_DIR / "smoke" / "figures" / path.stem / "results.json"
     assert json.loads(results.read_text())["profile"] == "smoke"
@@ -104,10 +112,13 @@ def test_notebook_runs_with_the_smoke_profile(path) -> None:
     for cell in executed.cells:
         tags = cell.metadata.get("tags", [])
         text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream")
-        if "exercise" in tags:  # the stub, not filled in, reports so without raising
+        if EXERCISE_TAG in tags or STUDENT_STATE_TAG in tags:  # a stub, not filled in, says so; no error
             assert "not filled in yet" in text
-        if "solution" in tags:  # the hidden solution passes the same check
+        if SOLUTION_TAG in tags:  # the hidden solution passes the same check
             assert exercises.CORRECT in text and "not right" not in text
+    teacher_only = {SOLUTION_TAG, STUDENT_STATE_TAG, "injected-parameters"}
+    student_cells = [c.source for c in executed.cells if not teacher_only & set(c.metadata.get("tags", []))]
+    assert student_cells == [c.source for c in student.student_edition(lesson, path.stem).cells[1:]]
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:
@@ -209,18 +220,23 @@ _BAD_PARAMETERS = [("som_size", -3), ("n_attack", 0), ("epochs", -1)]
 
 
 @pytest.mark.parametrize("path", run.discover(), ids=lambda p: p.stem)
-def test_a_bad_parameter_stops_the_lesson_at_its_check_before_anything_is_written(path, tmp_path) -> None:
+def test_a_bad_parameter_stops_the_lesson_at_its_check_before_anything_is_written(path, monkeypatch) -> None:
+    """The lesson's code cells run here in order, the bad value set after the parameters cell as papermill
+    injects it, until the first error: no kernel to start (the runner's own path through papermill and a
+    lesson's check is tested with `-p` below)."""
     declared = papermill.inspect_notebook(str(path))
     name, bad = next(((n, v) for n, v in _BAD_PARAMETERS if n in declared), ("seed", -1))
     out = ARTIFACTS_DIR / "smoke" / "figures" / path.stem
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")} if out.exists() else {}
-    with pytest.raises(papermill.PapermillExecutionError) as failure:
-        papermill.execute_notebook(str(path), str(tmp_path / path.name), cwd=str(path.parent),
-                                   parameters={"profile": "smoke", name: bad}, progress_bar=False)
-    assert f"{name} must be" in failure.value.evalue and f"got {bad}" in failure.value.evalue
-    executed = nbformat.read(tmp_path / path.name, as_version=4)
-    failed = next(c for c in executed.cells if any(o["output_type"] == "error" for o in c.get("outputs", [])))
-    assert "checks.check_parameters(" in failed.source
+    monkeypatch.chdir(path.parent)
+    namespace: dict = {}
+    with matplotlib.rc_context(), pytest.raises(ValueError, match=f"{name} must be .*got {bad}"):
+        for cell in [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]:
+            failing = cell.source
+            exec(compile(cell.source, f"{path.stem} cell", "exec"), namespace)
+            if "parameters" in cell.metadata.get("tags", []):
+                namespace.update(profile="smoke", **{name: bad})
+    assert "checks.check_parameters(" in failing
     after = {p: p.stat().st_mtime_ns for p in out.rglob("*")} if out.exists() else {}
     assert after == before
 
