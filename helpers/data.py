@@ -19,6 +19,7 @@ from torchvision import datasets
 
 from helpers.checks import check_choice, check_int, check_number
 from helpers.io import DATA_DIR
+from helpers.progress import notice
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ def _load_uint8(name: str, train: bool, root: str) -> tuple[np.ndarray, np.ndarr
             if not (shipped and list(folder.glob("*-ubyte.gz"))):
                 raise
             # the unpacked files are a cache of the .gz files: unpack again rather than fail
-            print(f"The unpacked files in {folder} cannot be read ({type(error).__name__}: {error}); "
-                  "unpacking the .gz files beside them again.")
+            notice(f"The unpacked files in {folder} cannot be read ({type(error).__name__}: {error}); "
+                   "unpacking the .gz files beside them again.")
             _extract_shipped_gz(folder, overwrite=True)
             ds = info.torchvision_class(root=root, train=train, download=True)
     except (OSError, RuntimeError, ValueError) as error:  # urllib's URLError is an OSError
