@@ -28,6 +28,7 @@ SITE_SOURCES = REPO_ROOT / "site"
 COLLAPSED_TAGS = ("parameters", "injected-parameters", "solution")  # shown as "Show code cell source"
 RUN_REPORT = FIGURES_DIR / "run_report.json"  # the full profile's run times, for the lesson map
 README_IMAGE = re.compile(r"!\[[^\]]*\]\((figures/[^)\s]+)\)")
+NBSP = "\u00a0"  # keeps "45 min" and "116 s" on one line in the lesson map's narrow columns
 
 
 def site_dir(profile: str) -> Path:
@@ -87,12 +88,20 @@ def collapsed(cell: nbformat.NotebookNode) -> bool:
             or cell.metadata.get("jupyter", {}).get("source_hidden", False))
 
 
+def blank(output: nbformat.NotebookNode) -> bool:
+    """A printed output with nothing but white space in it (the site would show an empty box)."""
+    return output.output_type == "stream" and not output.text.strip()
+
+
 def stage_notebook(executed: Path, destination: Path) -> None:
-    """Copy an executed lesson, collapsing the cells `collapsed` picks (myst-nb's `hide-input`)."""
+    """Copy an executed lesson, collapsing the cells `collapsed` picks (myst-nb's `hide-input`) and
+    leaving out `blank` outputs."""
     nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:
-        if cell.cell_type == "code" and collapsed(cell):
-            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "hide-input"]
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if not blank(output)]
+            if collapsed(cell):
+                cell.metadata["tags"] = [*cell.metadata.get("tags", []), "hide-input"]
     nbformat.write(nb, destination)
 
 
@@ -102,10 +111,10 @@ def lesson_title(nb: nbformat.NotebookNode) -> str:
 
 
 def class_minutes(nb: nbformat.NotebookNode) -> str:
-    """The lesson's stated time in class ("About 45 minutes ..." under its title)."""
+    """The lesson's stated time in class ("About 45 minutes ..." under its title), kept on one line."""
     first = next(c.source for c in nb.cells if c.cell_type == "markdown")
     match = re.search(r"About (\d+) minutes", first)
-    return f"{match.group(1)} min" if match else ""
+    return f"{match.group(1)}{NBSP}min" if match else ""
 
 
 def readme_summaries(readme: str) -> dict[str, str]:
@@ -122,13 +131,16 @@ def run_seconds(report_path: Path = RUN_REPORT) -> dict[str, float]:
 
 
 def lesson_map(staged: list[Path], readme: str, seconds: dict[str, float]) -> str:
-    """The landing page's table of lessons: link, content, time in class, full-profile run time."""
+    """The landing page's table of lessons: link, content, time in class, full-profile run time.
+
+    Times are written with a non-breaking space, so a narrow column never splits "116" from "s".
+    """
     summaries = readme_summaries(readme)
-    lines = ["| lesson | what you learn | in class | full run |",
+    lines = [f"| lesson | what you learn | in{NBSP}class | full{NBSP}run |",
              "|---|---|---|---|"]
     for path in staged:
         nb = nbformat.read(path, as_version=4)
-        run = f"{seconds[path.stem]:.0f} s" if path.stem in seconds else ""
+        run = f"{seconds[path.stem]:.0f}{NBSP}s" if path.stem in seconds else ""
         lines.append(f"| [{lesson_title(nb)}](notebooks/{path.name}) | {summaries.get(path.stem, '')} "
                      f"| {class_minutes(nb)} | {run} |")
     return "\n".join(lines) + "\n"

@@ -32,5 +32,7 @@ html_theme_options = {
     "use_fullscreen_button": False,
     "navbar_persistent": [],  # the sidebar has the search field; no second one in the header
 }
+html_static_path = ["_static"]
+html_css_files = ["series.css"]  # padded table cells, wide outputs scroll with a visible scrollbar
 html_show_sourcelink = False
 html_show_search_summary = False  # summaries are fetched per page, which a browser refuses from disk

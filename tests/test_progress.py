@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helpers.progress import PROGRESS_ENV, progress_mode, track
+from helpers.progress import PROGRESS_ENV, plural, progress_mode, track
 
 
 def test_bars_by_default_show_tqdm_and_keep_the_items(monkeypatch, capsys) -> None:
@@ -37,6 +37,15 @@ def test_lines_inner_loops_stay_quiet_and_singular_unit(monkeypatch, capsys) -> 
             pass
     out = capsys.readouterr().out
     assert re.fullmatch(r"SOM per layer: 1 layer in \d+\.\d s\n", out)
+
+
+def test_lines_name_the_unit_in_its_plural(monkeypatch, capsys) -> None:
+    monkeypatch.setenv(PROGRESS_ENV, "lines")
+    for _ in track(range(3), desc="activations", unit="batch"):
+        pass
+    assert re.fullmatch(r"activations: 3 batches in \d+\.\d s\n", capsys.readouterr().out)
+    assert [plural(unit) for unit in ("step", "layer", "model", "pass", "box")] == [
+        "steps", "layers", "models", "passes", "boxes"]
 
 
 def test_lines_print_nothing_when_disabled_or_interrupted(monkeypatch, capsys) -> None:

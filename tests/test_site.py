@@ -53,7 +53,9 @@ def _lesson(path: Path, title: str, minutes: int, images: int = 0) -> Path:
     parameters = new_code_cell('profile = "full"', metadata={"tags": ["parameters"]})
     solution = new_code_cell("answer = 42", metadata={"tags": ["solution"],
                                                       "jupyter": {"source_hidden": True}})
-    bookkeeping = new_code_cell("save()", metadata={"jupyter": {"source_hidden": True}})
+    bookkeeping = new_code_cell("save()", metadata={"jupyter": {"source_hidden": True}},
+                                outputs=[new_output("stream", name="stdout", text="\n"),  # an empty report
+                                         new_output("stream", name="stdout", text="saved\n")])
     plot = new_code_cell("plot()", outputs=[new_output("display_data", data={"image/png": "iVBOR"})
                                             for _ in range(images)])
     nb = new_notebook(cells=[new_markdown_cell(f"# {title}\n\n*About {minutes} minutes: all of it.*"),
@@ -70,6 +72,14 @@ def test_staged_lessons_collapse_parameter_solution_and_hidden_cells(tmp_path) -
     assert hidden == [False, True, False, True, True]
     assert cells[3].metadata["tags"] == ["solution", "hide-input"]
     assert _image_outputs(staged) == 2
+    assert [output.text for output in cells[4].outputs] == ["saved\n"]  # no empty box on the page
+
+
+def test_every_lessons_bookkeeping_cell_is_collapsed_on_the_site() -> None:
+    for lesson in LESSONS:
+        cells = nbformat.read(lesson, as_version=4).cells
+        bookkeeping = [c for c in cells if c.cell_type == "code" and c.source.startswith("# Bookkeeping")]
+        assert bookkeeping and all(site.collapsed(cell) for cell in bookkeeping), lesson.stem
 
 
 def test_lesson_map_links_each_lesson_with_its_times(tmp_path) -> None:
@@ -77,8 +87,9 @@ def test_lesson_map_links_each_lesson_with_its_times(tmp_path) -> None:
     second = _lesson(tmp_path / "01_more.ipynb", "01 · More", 55)
     readme = "| [00 demo](notebooks/00_demo.ipynb) | what a demo is |\n"
     table = site.lesson_map([first, second], readme, {"00_demo": 20.7}).splitlines()
-    assert table[2] == "| [00 · Demo](notebooks/00_demo.ipynb) | what a demo is | 30 min | 21 s |"
-    assert table[3] == "| [01 · More](notebooks/01_more.ipynb) |  | 55 min |  |"
+    assert table[0] == "| lesson | what you learn | in\u00a0class | full\u00a0run |"  # each on one line
+    assert table[2] == "| [00 · Demo](notebooks/00_demo.ipynb) | what a demo is | 30\u00a0min | 21\u00a0s |"
+    assert table[3] == "| [01 · More](notebooks/01_more.ipynb) |  | 55\u00a0min |  |"
 
 
 def test_readme_describes_every_lesson() -> None:
@@ -104,6 +115,8 @@ def test_every_lesson_has_a_page_with_its_figures(index) -> None:
         assert len(images) == _image_outputs(staged / lesson.name) > 0, lesson.stem
         assert all((index.parent / "_images" / name).stat().st_size > 0 for name in images)
         assert "Traceback (most recent call last)" not in html
+        assert 'class="output stderr' not in html, lesson.stem  # e.g. a library's UserWarning
+        assert "PosixPath(" not in html, lesson.stem  # a cell ending in a call that returns a path
 
 
 def test_sphinx_built_the_site_without_a_warning(index) -> None:
@@ -134,6 +147,8 @@ def test_landing_and_data_pages_render_the_readme(index) -> None:
     for lesson in LESSONS:  # the lesson map's time in class
         minutes = site.class_minutes(nbformat.read(staged / lesson.name, as_version=4))
         assert minutes and f"<td><p>{minutes}</p></td>" in landing
+    if site.RUN_REPORT.exists():
+        assert re.search(r"<td><p>\d+\u00a0s</p></td>", landing)  # "116 s" never splits
     data = (index.parent / "data.html").read_text()
     assert "MNIST (LeCun, Cortes &amp; Burges) ships" in data
     assert "tests/test_claims.py" in data
@@ -157,7 +172,7 @@ def _browser():
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--hide-scrollbars",
+                     "--window-size=1280,1000",  # scrollbars stay: the screenshots show what a reader sees
                      "--host-resolver-rules=MAP * ~NOTFOUND"):  # no host resolves: the site must be offline
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
@@ -176,6 +191,38 @@ return {
   next: document.querySelector('a.right-next') ? document.querySelector('a.right-next').href : null,
 };
 """
+
+
+LAYOUT = """
+const article = document.querySelector('article.bd-article');
+const right = article.getBoundingClientRect().right;
+const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+const scroller = el => { for (let e = el.parentElement; e && e !== article; e = e.parentElement) {
+  if (scrolls(e)) return e; } return null; };
+const name = el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '');
+const all = [...article.querySelectorAll('*')];
+const boxes = all.filter(el => scrolls(el) && el.scrollWidth > el.clientWidth + 1);
+const bar = el => el.offsetHeight - el.clientHeight - el.clientTop  // the scrollbar's height
+  - parseFloat(getComputedStyle(el).borderBottomWidth);
+return {
+  cut: all.filter(el => el.getBoundingClientRect().right > right + 1 && scroller(el) === null).map(name),
+  hidden_bars: boxes.filter(el => bar(el) < 6).map(name),
+  scrolling: boxes.length,
+  cramped: [...article.querySelectorAll('div.cell_output table.dataframe :is(th, td)')].filter(
+    cell => parseFloat(getComputedStyle(cell).paddingLeft) < 4).length,
+};
+"""
+
+
+def _check_layout(driver, page: str) -> dict:
+    """Nothing sticks out of the article unseen: wider content scrolls, with a scrollbar one can see,
+    and the cells of pandas' tables have room between them (no "19 0" read as "190")."""
+    layout = driver.execute_script(LAYOUT)
+    assert not layout["cut"], f"{page}: cut off at the right: {layout['cut'][:5]}"
+    hidden = layout["hidden_bars"]
+    assert not hidden, f"{page}: scrolls sideways without a scrollbar: {hidden[:5]}"
+    assert layout["cramped"] == 0, f"{page}: {layout['cramped']} table cells without padding"
+    return layout
 
 
 def _wait(driver, condition, seconds: float = 20):
@@ -197,6 +244,7 @@ def test_browser_follows_the_navigation_to_every_lesson_and_sees_its_figures(ind
         sidebar = driver.execute_script(
             "return [...document.querySelectorAll('nav.bd-docs-nav a.reference.internal')].map(a => a.href)")
         assert [_page(index, lesson).as_uri() for lesson in LESSONS] == sidebar[1:1 + len(LESSONS)]
+        scrolling = _check_layout(driver, "index")["scrolling"]  # the two commands' line scrolls
         driver.save_screenshot(str(SCREENSHOTS / "index.png"))
         visited, typeset = [], []
         for lesson in LESSONS:  # from the landing page, "next" leads through every lesson in order
@@ -213,12 +261,14 @@ def test_browser_follows_the_navigation_to_every_lesson_and_sees_its_figures(ind
             assert len(state["images"]) == _image_outputs(staged / lesson.name) > 0
             assert all(i["complete"] and i["natural"] > 0 and i["shown"] > 0 for i in state["images"]), state
             assert state["errors"] == 0 and state["math_errors"] == 0
+            scrolling += _check_layout(driver, lesson.stem)["scrolling"]
             driver.execute_script("document.querySelector('div.cell_output img')"
                                   ".scrollIntoView({block: 'center'})")
             driver.save_screenshot(str(SCREENSHOTS / f"{lesson.stem}.png"))
             visited.append(lesson.stem)
         assert state["next"] == (index.parent / "data.html").as_uri()  # and the last one to the data page
         assert typeset  # some lessons have math, and it was typeset offline
+        assert scrolling  # the layout check met wide content, and saw it scroll
 
         driver.get(f"{(index.parent / 'search.html').as_uri()}?q=homogeneity")
         _wait(driver, lambda d: d.execute_script(
