@@ -23,6 +23,7 @@ import nbformat
 
 from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, PROFILES, REPO_ROOT
 from helpers.run import discover, run_notebook
+from helpers.student import STUDENT_STATE_TAG
 
 SITE_SOURCES = REPO_ROOT / "site"
 COLLAPSED_TAGS = ("parameters", "injected-parameters", "solution")  # shown as "Show code cell source"
@@ -47,11 +48,17 @@ def executed_path(notebook: Path, profile: str) -> Path:
     return ARTIFACTS_DIR / profile / "executed" / notebook.name
 
 
+def _lesson_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The lesson's own cells: without papermill's injected cell and the student-state cells that the
+    test suite's smoke run adds (`helpers.student.with_student_state`)."""
+    added = {"injected-parameters", STUDENT_STATE_TAG}
+    return [c for c in nb.cells if not added & set(c.metadata.get("tags", []))]
+
+
 def is_current(notebook: Path, executed: Path) -> bool:
-    """Whether `executed` ran the notebook's present cells (papermill's injected cell aside)."""
+    """Whether `executed` ran the notebook's present cells (cells added to the run aside)."""
     cells = nbformat.read(notebook, as_version=4).cells
-    ran = [c for c in nbformat.read(executed, as_version=4).cells
-           if "injected-parameters" not in c.metadata.get("tags", [])]
+    ran = _lesson_cells(nbformat.read(executed, as_version=4))
     return [c.source for c in cells] == [c.source for c in ran]
 
 
@@ -95,8 +102,9 @@ def blank(output: nbformat.NotebookNode) -> bool:
 
 def stage_notebook(executed: Path, destination: Path) -> None:
     """Copy an executed lesson, collapsing the cells `collapsed` picks (myst-nb's `hide-input`) and
-    leaving out `blank` outputs."""
+    leaving out `blank` outputs and the test suite's student-state cells."""
     nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if STUDENT_STATE_TAG not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [output for output in cell.outputs if not blank(output)]

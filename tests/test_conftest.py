@@ -20,7 +20,7 @@ def test_a_run_without_chromium_says_so_first_and_last_with_the_command_that_ena
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text())
-    pytester.makepyfile(test_site=SKIPPING_TEST)
+    pytester.makepyfile(test_site_in_chromium=SKIPPING_TEST)
     monkeypatch.setenv("PATH", str(pytester.path))  # no browser, no driver
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     lines = result.outlines
@@ -39,7 +39,7 @@ def test_a_run_with_chromium_names_the_browser_it_uses(
         fake.write_text("#!/bin/sh\n")
         fake.chmod(0o755)
     pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text())
-    pytester.makepyfile(test_other="def test_nothing():\n    pass\n")
+    pytester.makepyfile(test_other_things="def test_nothing():\n    pass\n")
     monkeypatch.setenv("PATH", str(pytester.path))
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([f"browser test: headless {pytester.path}/chromium with *chromedriver"])

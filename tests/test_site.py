@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import browser_binaries, browser_test_notice
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from helpers import site
@@ -73,6 +74,19 @@ def test_staged_lessons_collapse_parameter_solution_and_hidden_cells(tmp_path) -
     assert cells[3].metadata["tags"] == ["solution", "hide-input"]
     assert _image_outputs(staged) == 2
     assert [output.text for output in cells[4].outputs] == ["saved\n"]  # no empty box on the page
+
+
+def test_a_smoke_run_that_checked_the_student_edition_is_staged_and_current_as_the_lesson(tmp_path) -> None:
+    from helpers.student import STUDENT_STATE_TAG, with_student_state
+
+    lesson = _lesson(tmp_path / "00_demo.ipynb", "00 · Demo", 30)
+    both = with_student_state(nbformat.read(lesson, as_version=4))
+    assert any(STUDENT_STATE_TAG in c.metadata.get("tags", []) for c in both.cells)
+    nbformat.write(both, tmp_path / "executed.ipynb")
+    assert site.is_current(lesson, tmp_path / "executed.ipynb")
+    site.stage_notebook(tmp_path / "executed.ipynb", tmp_path / "staged.ipynb")
+    staged = nbformat.read(tmp_path / "staged.ipynb", as_version=4)
+    assert [c.source for c in staged.cells] == [c.source for c in nbformat.read(lesson, as_version=4).cells]
 
 
 def test_every_lessons_bookkeeping_cell_is_collapsed_on_the_site() -> None:
@@ -159,10 +173,9 @@ def test_landing_and_data_pages_render_the_readme(index) -> None:
 
 def _browser():
     """Headless Chromium under Selenium, with the system chromedriver (Selenium Manager never runs)."""
-    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        reason = "no chromium and chromedriver on PATH (Debian: apt-get install chromium chromium-driver)"
+    chromium, driver_path = browser_binaries()
+    reason = browser_test_notice()
+    if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser test: {reason}.")
         pytest.skip(reason)
