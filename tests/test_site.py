@@ -154,7 +154,7 @@ def test_landing_and_data_pages_render_the_readme(index) -> None:
     landing = index.read_text()
     for lesson in LESSONS:
         assert f'href="notebooks/{lesson.stem}.html"' in landing
-    assert "runs the whole series (full profile), regenerates figures/" in landing  # the two commands
+    assert "runs the whole series, rewrites figures/" in landing  # the two commands
     assert 'src="_images/homogeneity_profile.png"' in landing  # the headline figure
     assert (index.parent / "_images" / "homogeneity_profile.png").stat().st_size > 0
     staged = index.parents[1] / "source" / "notebooks"
