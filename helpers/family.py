@@ -83,8 +83,8 @@ FAMILIES: dict[str, tuple[Member, ...]] = {
     ),
     "smoke": _members(
         ("standard", "reference", dict(n_train=1000, epochs=1)),
-        ("300 images", "training-set size", dict(n_train=300, epochs=2)),
-        ("40% noise", "label noise", dict(n_train=500, label_noise=0.4, epochs=2)),
+        ("300 images", "training-set size", dict(n_train=300, epochs=1)),
+        ("40% noise", "label noise", dict(n_train=500, label_noise=0.4, epochs=1)),
         ("FGSM-RS, ε = 0.3", "adversarial training", dict(n_train=500, epochs=1, **WONG_MNIST)),
         ("plain FGSM, ε = 0.3", "adversarial training",
          dict(n_train=500, epochs=1, adversarial="fgsm", adv_epsilon=0.3)),
