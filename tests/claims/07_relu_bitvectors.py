@@ -1,0 +1,155 @@
+"""Lesson 07's findings: what its text states about its results, checked by tests/test_claims.py and by the
+runner after a full run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers.claims import Claims
+
+TASKS = ("clean_vs_PGD", "clean_vs_noise", "PGD_vs_noise")       # the three detection tasks of section 4
+PIXELS = "/fiedler/pixels/mean"        # the no-network control: mean separation of binarized pixels
+# the Fiedler variants of section 3 beside the trained network's normalized Laplacian
+UNNORMALIZED = "trained_unnormalized_Laplacian"
+POOLED = "trained_after_pooling"
+
+
+def bit_at(net: str, layer: str, key: str) -> str:
+    """Pointer to a summary of one network's bit vectors at one layer (section 1)."""
+    return f"/bit_vectors/{net}/{layer}/{key}"
+
+
+def sep_at(variant: str, layer: str, key: str = "mean") -> str:
+    """Pointer to a statistic of the 45 Fiedler pair separations of one variant at one layer (section 3)."""
+    return f"/fiedler/{variant}/{layer}/{key}"
+
+
+def det_at(lens: str, task: str, layer: str) -> str:
+    """Pointer to a detector's held-out accuracy on the task it was trained on (section 4)."""
+    return f"/detection/held_out/{lens}/{task}/{layer}"
+
+
+def transfer_at(trained_on: str, tested_on: str, layer: str) -> str:
+    """Pointer to a bit-vector detector's held-out accuracy on another task (section 4)."""
+    return f"/detection/transfer_bits/{trained_on}/{tested_on}/{layer}"
+
+
+def findings(results: dict[str, Any]) -> Claims:
+    """The lesson's findings and quotes on its results."""
+    claims = Claims(results)
+    compare = claims.compare
+    layers = results["layers"]
+    conv = layers[:3]
+    n_set = 10 * results["parameters"]["n_per_digit"]      # the analysis set: n_per_digit images per digit
+    transfer_epsilon = results["parameters"]["transfer_epsilon"]
+
+    # section 1: bit vectors name linear regions
+    for layer in conv:
+        for net in ("trained", "untrained"):
+            compare(f"every image has its own {net} {layer} bit vector",
+                    bit_at(net, layer, "distinct bit vectors"), "==", n_set)
+    compare("a few images share a trained fc bit vector",
+            bit_at("trained", "fc", "distinct bit vectors"), "<", n_set)
+    for net in ("trained", "untrained"):
+        for layer in layers:
+            compare(f"{net} {layer}: two images share most bits",
+                    bit_at(net, layer, "similarity, other digits"), ">", 0.6)
+            compare(f"{net} {layer}: same digit only a little more similar",
+                    bit_at(net, layer, "similarity gap"), "<", 0.12)
+    for upper, lower in zip(layers, layers[1:]):
+        compare(f"trained: the similarity gap grows from {upper} to {lower}",
+                bit_at("trained", lower, "similarity gap"), ">", bit_at("trained", upper, "similarity gap"),
+                margin=0.003)
+    for layer in conv:
+        compare(f"untrained: the gap is smallest at fc, below {layer}",
+                bit_at("untrained", "fc", "similarity gap"), "<",
+                bit_at("untrained", layer, "similarity gap"), margin=0.005)
+    # sections 1 and 2: the untrained network's fc loses even the pixels' structure; its gap stays small
+    compare("untrained fc below the pixels", sep_at("untrained", "fc"), "<", PIXELS, margin=0.1)
+    for layer in layers:
+        compare(f"untrained: small similarity gap at {layer}",
+                bit_at("untrained", layer, "similarity gap"), "<", 0.05)
+        compare(f"untrained gap below the trained fc gap at {layer}",
+                bit_at("untrained", layer, "similarity gap"), "<", bit_at("trained", "fc", "similarity gap"),
+                margin=0.03)
+
+    # section 3: the Fiedler partition
+    compare("trained fc: mean separation above 95%", sep_at("trained", "fc"), ">", 0.95, margin=0.02)
+    compare("trained fc: every pair separated well", sep_at("trained", "fc", "min"), ">", 0.9, margin=0.02)
+    for layer in conv:
+        compare(f"trained {layer}: worst pair near chance", sep_at("trained", layer, "min"), "<", 0.6)
+        compare(f"trained {layer}: large spread", sep_at("trained", layer, "sd"), ">", 0.07)
+        compare(f"trained {layer}: mean below fc",
+                sep_at("trained", layer), "<", sep_at("trained", "fc"), margin=0.02)
+        compare(f"untrained {layer} about as good as the pixels",
+                sep_at("untrained", layer), "~=", PIXELS, margin=0.03)
+        compare(f"untrained fc the worst untrained layer, below {layer}",
+                sep_at("untrained", "fc"), "<", sep_at("untrained", layer), margin=0.05)
+        compare(f"unnormalized Laplacian far lower at {layer}",
+                sep_at(UNNORMALIZED, layer), "<", sep_at("trained", layer), margin=0.1)
+        compare(f"unnormalized Laplacian: worst pair near chance at {layer}",
+                sep_at(UNNORMALIZED, layer, "min"), "<", 0.6)
+    for layer in conv[:2]:
+        compare(f"pixels about as good as trained {layer}",
+                sep_at("trained", layer), "~=", PIXELS, margin=0.03)
+        compare(f"pooling changes little at {layer}",
+                sep_at(POOLED, layer), "~=", sep_at("trained", layer), margin=0.04)
+    compare("trained conv3 above the pixels", sep_at("trained", "conv3"), ">", PIXELS, margin=0.02)
+    compare("untrained fc far below trained fc",
+            sep_at("untrained", "fc"), "<", sep_at("trained", "fc"), margin=0.1)
+    compare("unnormalized fc: worst pair far below the normalized one",
+            sep_at(UNNORMALIZED, "fc", "min"), "<", sep_at("trained", "fc", "min"), margin=0.15)
+    compare("pooling raises the conv3 mean",
+            sep_at(POOLED, "conv3"), ">", sep_at("trained", "conv3"), margin=0.005)
+    compare("pooling raises the conv3 worst pair",
+            sep_at(POOLED, "conv3", "min"), ">", sep_at("trained", "conv3", "min"), margin=0.1)
+
+    # section 4: detecting adversarial images
+    compare("PGD at the larger budget fools nearly every image", "/detection/fooled/pgd_transfer", ">", 0.95)
+    compare("the noise fools almost none", "/detection/fooled/noise", "<", 0.02)
+    for layer in conv:
+        for task in ("clean_vs_PGD", "clean_vs_noise"):
+            compare(f"bits: {task} over 95% at {layer}", det_at("bits", task, layer), ">", 0.95, margin=0.01)
+        compare(f"bits: PGD vs noise well above chance at {layer}",
+                det_at("bits", "PGD_vs_noise", layer), ">", 0.8, margin=0.01)
+        for task in TASKS:
+            compare(f"SOM codes detect far less than bits at {layer}: {task}",
+                    det_at("SOM_codes", task, layer), "<", det_at("bits", task, layer), margin=0.2)
+    compare("bits: PGD vs noise highest at conv2 (above conv1)",
+            det_at("bits", "PGD_vs_noise", "conv2"), ">", det_at("bits", "PGD_vs_noise", "conv1"),
+            margin=0.02)
+    compare("bits: PGD vs noise lower at conv3 than conv2",
+            det_at("bits", "PGD_vs_noise", "conv3"), "<", det_at("bits", "PGD_vs_noise", "conv2"), margin=0.1)
+    for task in TASKS:
+        compare(f"bits at fc: weak detection, {task}", det_at("bits", task, "fc"), "<", 0.75, margin=0.03)
+        for layer in conv[:2]:
+            compare(f"SOM codes near chance at {layer}: {task}",
+                    det_at("SOM_codes", task, layer), "<", 0.55, margin=0.01)
+    for task in ("clean_vs_PGD", "PGD_vs_noise"):
+        compare(f"SOM codes detect better with depth: {task}",
+                det_at("SOM_codes", task, "fc"), ">", det_at("SOM_codes", task, "conv1"), margin=0.1)
+        compare(f"at fc SOM codes detect better than bits: {task}",
+                det_at("SOM_codes", task, "fc"), ">", det_at("bits", task, "fc"), margin=0.02)
+    # section 4: does a detector generalize?
+    for layer in conv:
+        for tested_on in (f"clean_vs_PGD_eps_{transfer_epsilon:g}", "clean_vs_FGSM"):
+            compare(f"a PGD detector flags {tested_on} at {layer}",
+                    transfer_at("clean_vs_PGD", tested_on, layer), ">", 0.95, margin=0.01)
+        compare(f"a PGD detector flags the noise at {layer}",
+                transfer_at("clean_vs_PGD", "clean_vs_noise", layer), ">", 0.9, margin=0.02)
+        compare(f"a noise detector flags PGD at {layer}",
+                transfer_at("clean_vs_noise", "clean_vs_PGD", layer), ">", 0.85, margin=0.02)
+    compare("at fc a PGD detector does not flag the noise",
+            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"), "<", 0.6, margin=0.02)
+    compare("at fc a PGD detector flags PGD more than noise",
+            transfer_at("clean_vs_PGD", "clean_vs_PGD", "fc"), ">",
+            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"), margin=0.08)
+
+    # the numbers the text quotes (sections 3, 4 and 5)
+    claims.quote(sep_at("trained", "fc"), "{:.2f}")
+    claims.quote(sep_at("trained", "fc", "min"), "{:.2f}")
+    claims.quote(sep_at("untrained", "fc"), "{:.2f}")
+    claims.quote("/detection/fooled/pgd", "{:.0%}")
+    claims.constant("95%", "the study's reported figures (better than 95% separation, over 95% detection)")
+    claims.constant("0.5", "chance level of a two-way split and of a balanced detector")
+    return claims
