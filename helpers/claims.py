@@ -1,11 +1,13 @@
-"""What a lesson's text says about its results, recorded so that a test can hold the text to them.
+"""What a lesson's text says about its results, declared outside the lesson and held to them by tests.
 
-A lesson states findings ("the index falls from conv1 to fc") and quotes a few numbers. The notebook
-records each finding as a *claim*: a comparison between values of its own `results.json`, addressed by
-JSON pointers, with a margin wide enough that a rerun on another machine does not flip it. It records
-each number the prose quotes as a *quote*: the printed text and where its value lives. `Claims.as_dict()`
-goes into `results["claims"]`; `tests/test_claims.py` re-evaluates every claim against the committed
-results and checks that every quoted text still matches its value and still appears in the lesson.
+A lesson states findings ("the index falls from conv1 to fc") and quotes a few numbers. Each lesson's
+findings are declared in `tests/claims/<lesson>.py`, a function `findings(results) -> Claims` of its
+`results.json` (the notebook itself holds no bookkeeping). A finding is a *claim*: a comparison between
+values of the results, addressed by JSON pointers, with a margin. Each number the prose quotes is a
+*quote*: the printed text and where its value lives. `tests/test_claims.py` evaluates every lesson's
+findings on its committed results and checks that every quoted text still matches its value and still
+appears in the lesson; `python -m helpers.run --profile full` evaluates them right after each lesson
+runs (`check_findings`).
 
 >>> results = {"index": {"conv1": 0.42, "fc": 0.03}, "takeover": "fc"}
 >>> claims = Claims(results)
@@ -24,15 +26,29 @@ True
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["OPERATORS", "Claims", "evaluate", "failed", "quote_matches", "resolve"]
+import nbformat
+
+from helpers.io import REPO_ROOT
+
+__all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "lesson_findings",
+           "lesson_prose", "quote_matches", "quote_texts", "quoted_text", "resolve"]
+
+FINDINGS_DIR = REPO_ROOT / "tests" / "claims"
+"""One module per lesson, `<lesson>.py`, whose `findings(results)` declares what its text states."""
 
 OPERATORS = (">", "<", ">=", "<=", "==", "~=", "in")
 _NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?")
+_FENCED = re.compile(r"```.*?```", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+|arXiv[: ]\s*\d{4}\.\d{4,5}")
 
 
 def resolve(results: Any, ref: Any) -> Any:
@@ -95,12 +111,51 @@ def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
     return abs(value * scale - float(number)) <= 10.0 ** -decimals * (1 + 1e-9)
 
 
-def failed(record: Mapping[str, Any], results: Any) -> list[str]:
-    """Statements of the claims, and texts of the quotes, that `results` no longer support."""
+def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
+    """The texts that state a quote's value: printed with its format, then with one unit of the last
+    printed digit less and more (a rerun may move a value across a rounding boundary).
+
+    >>> quote_texts({"pointer": "/share", "format": "{:.1%}"}, {"share": 0.8534})
+    ['85.3%', '85.2%', '85.4%']
+    """
+    value = resolve(results, quote["pointer"])
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return []
+    text = quote["format"].format(value)
+    match = _NUMBER.search(text)
+    if match is None:
+        return [text]
+    number = match.group().replace("−", "-")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    printed = float(number.replace(",", ""))
+    comma = "," if "," in number else ""
+    return [text] + [text[:match.start()] + f"{printed + step * 10.0 ** -decimals:{comma}.{decimals}f}"
+                     + text[match.end():] for step in (-1, 1)]
+
+
+def quoted_text(quote: Mapping[str, Any], results: Any, prose: str) -> str | None:
+    """The text of `quote_texts` that `prose` prints as a number of its own, or None."""
+    return next((text for text in quote_texts(quote, results)
+                 if re.search(rf"(?<![\w.]){re.escape(text)}(?![\d])", prose)), None)
+
+
+def failed(record: Mapping[str, Any], results: Any, prose: str | None = None) -> list[str]:
+    """Statements of the claims, and texts of the quotes, that `results` no longer support.
+
+    With the lesson's `prose`, a quote holds when the prose prints its value (`quoted_text`);
+    without it, when its recorded text states the value (`quote_matches`).
+    """
     bad = [claim["statement"] for claim in record.get("claims", []) if not evaluate(claim, results)]
     bad += [f"quote {q['text']!r} ({q['pointer']})" for q in record.get("quotes", [])
-            if not quote_matches(q, results)]
+            if not (quote_matches(q, results) if prose is None else quoted_text(q, results, prose))]
     return bad
+
+
+def lesson_prose(notebook: Path) -> str:
+    """The lesson's markdown, without code (fenced blocks, inline code) and link targets."""
+    nb = nbformat.read(notebook, as_version=4)
+    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    return _LINK_TARGET.sub(" ", _INLINE_CODE.sub(" ", _FENCED.sub(" ", text)))
 
 
 class Claims:
@@ -144,3 +199,31 @@ class Claims:
             status = "ok" if quote_matches(q, self.results) else "FAILS"
             lines.append(f"{status:>5}  quote {q['text']} = {q['pointer']}")
         return "\n".join(lines)
+
+
+def lesson_findings(lesson: str, results: Mapping[str, Any], findings_dir: Path = FINDINGS_DIR) -> Claims:
+    """The findings and quotes of `lesson` (e.g. "03_homogeneity") on `results`, from its module."""
+    path = Path(findings_dir) / f"{lesson}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"{lesson} declares no findings: {path} is missing.")
+    spec = importlib.util.spec_from_file_location(f"findings_{lesson}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.findings(results)
+
+
+def check_findings(
+    lesson: str, results_path: Path, notebook: Path, findings_dir: Path = FINDINGS_DIR
+) -> list[str]:
+    """Print one line saying whether `lesson`'s findings hold on the results at `results_path` and its
+    quotes are printed in the prose of `notebook`, listing those that fail; return them."""
+    findings = lesson_findings(lesson, json.loads(Path(results_path).read_text()), findings_dir)
+    bad = failed(findings.as_dict(), findings.results, lesson_prose(notebook))
+    total = len(findings.claims) + len(findings.quotes)
+    if bad:
+        print(f"{lesson}: {len(bad)} of {total} findings and quotes FAIL on these results:", flush=True)
+        for statement in bad:
+            print(f"    FAILS  {statement}", flush=True)
+    else:
+        print(f"{lesson}: all {total} findings and quotes hold", flush=True)
+    return bad

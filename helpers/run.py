@@ -41,6 +41,7 @@ import papermill
 import psutil
 from papermill.cli import _resolve_type
 
+from helpers.claims import FINDINGS_DIR, check_findings
 from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, NOTEBOOKS_DIR, OUTPUT_ENV, PROFILES, save_json
 from helpers.progress import NOTICES_ENV, PROGRESS_ENV
 from helpers.runtime import thread_environment
@@ -83,6 +84,10 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
 
 class NotebookFailed(RuntimeError):
     """A notebook raised an error; the message names the notebook and the failing cell."""
+
+
+class FindingsFailed(RuntimeError):
+    """The run ended, and some findings of its lessons' text do not hold on its results."""
 
 
 class UndeclaredParameterError(ValueError):
@@ -348,6 +353,8 @@ def run_series(
 
     With `overrides` (the `-p` values), every notebook must declare them (checked before any runs)
     and everything goes to `custom_dir(profile)`, the report too.
+    A full-profile run checks each lesson's findings (`helpers.claims.check_findings`) right after it
+    runs, printing a line per lesson, and raises `FindingsFailed` at the end if any fail.
     A `KeyboardInterrupt` (Ctrl-C or `StopRequested`) becomes `RunStopped`, naming the notebook.
     """
     notebooks = select(names or [])
@@ -357,7 +364,7 @@ def run_series(
         values = ", ".join(f"{name}={value!r}" for name, value in overrides.items())
         print(f"Parameters {values} replace the {profile} profile's values; this run writes to "
               f"{custom_dir(profile)}/ only.", flush=True)
-    runs = []
+    runs, failing = [], {}
     for notebook in notebooks:
         print(f"{notebook.stem:<28} running ({profile} profile) ...", flush=True)
         try:
@@ -367,11 +374,20 @@ def run_series(
         print(f"{run.notebook:<28} {run.seconds:8.1f} s  peak {run.peak_memory_mib:8.0f} MiB",
               flush=True)
         runs.append(run)
+        if profile == "full" and not overrides and (FINDINGS_DIR / f"{notebook.stem}.py").exists():
+            results = FIGURES_DIR / notebook.stem / "results.json"
+            failing[notebook.stem] = check_findings(notebook.stem, results, notebook)
     if overrides:
         report_path = custom_dir(profile) / "run_report.json"
     else:
         report_path = (FIGURES_DIR if profile == "full" else ARTIFACTS_DIR / profile) / "run_report.json"
     write_report(report_path, profile, runs, lessons={p.stem for p in discover()})
+    failing = {lesson: bad for lesson, bad in failing.items() if bad}
+    if failing:
+        raise FindingsFailed(
+            f"The run finished, but {sum(map(len, failing.values()))} findings or quotes of "
+            f"{', '.join(failing)} do not hold on its results (listed above): the lessons' text no longer "
+            "says what these results show.")
     return runs
 
 
@@ -435,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with stop_on_signals():
             run_series(args.profile, args.notebooks, args.executed_dir, args.parameters)
-    except (NotebookFailed, UndeclaredParameterError) as error:
+    except (NotebookFailed, UndeclaredParameterError, FindingsFailed) as error:
         raise SystemExit(str(error)) from None
     except RunStopped as stopped:
         print(stopped, file=sys.stderr, flush=True)
