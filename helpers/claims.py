@@ -192,13 +192,6 @@ class Claims:
         """The record for `results["claims"]`."""
         return {"claims": self.claims, "quotes": self.quotes, "constants": self.constants}
 
-    def report(self) -> str:
-        """One line per claim and quote: what it says and whether the results support it."""
-        lines = [f"{'holds' if c['holds'] else 'FAILS':>5}  {c['statement']}" for c in self.claims]
-        for q in self.quotes:
-            status = "ok" if quote_matches(q, self.results) else "FAILS"
-            lines.append(f"{status:>5}  quote {q['text']} = {q['pointer']}")
-        return "\n".join(lines)
 
 
 def lesson_findings(lesson: str, results: Mapping[str, Any], findings_dir: Path = FINDINGS_DIR) -> Claims:
