@@ -13,7 +13,7 @@ twin in the training set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold
 
 from helpers.checks import check_int, check_number
 
-__all__ = ["detection_accuracy", "one_hot", "twin_folds", "transfer_accuracy"]
+__all__ = ["detection_accuracy", "held_out_correct", "one_hot", "twin_folds", "transfer_accuracy"]
 
 
 def _pair(a: Any, b: Any, name_a: str, name_b: str) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +70,33 @@ def transfer_accuracy(
     on the training inputs' rows of the training pair and scored on the held-out inputs' rows of each
     test pair, so no input is seen both in training and in a test; the mean over folds is returned.
     """
+    scores: dict[str, list[float]] = {name: [] for name in tests}
+    for _, name, correct in _held_out(train_a, train_b, tests, n_folds, c):
+        scores[name].append(float(correct.mean()))
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
+def held_out_correct(
+    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int = 5, c: float = 1.0
+) -> dict[str, np.ndarray]:
+    """Per input, the share of its two rows (the input and its twin) that the held-out detectors of
+    `transfer_accuracy` classify right: 0, 0.5 or 1, one value per input and test pair.
+
+    Two detectors scored on the same inputs can then be compared input by input
+    (`helpers.statistics.paired_difference`).
+    """
+    n = len(np.asarray(train_a))
+    correct = {name: np.zeros(n) for name in tests}
+    for inputs, name, right in _held_out(train_a, train_b, tests, n_folds, c):
+        np.add.at(correct[name], inputs, right / 2)
+    return correct
+
+
+def _held_out(
+    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int, c: float
+) -> Iterator[tuple[np.ndarray, str, np.ndarray]]:
+    """For each grouped fold and test pair: the held-out rows' inputs, the pair's name, and whether the
+    detector fit on the fold's training rows classifies each held-out row right."""
     train_a, train_b = _pair(train_a, train_b, "train_a", "train_b")
     pairs = {name: _pair(a, b, f"tests[{name!r}][0]", f"tests[{name!r}][1]")
              for name, (a, b) in tests.items()}
@@ -80,12 +107,10 @@ def transfer_accuracy(
     n = len(train_a)
     x_train, y = np.vstack([train_a, train_b]), np.repeat([0, 1], n)
     x_tests = {name: np.vstack(pair) for name, pair in pairs.items()}
-    scores: dict[str, list[float]] = {name: [] for name in tests}
     for train, test in twin_folds(n, n_folds):
         detector = _detector(c).fit(x_train[train], y[train])
         for name, x_test in x_tests.items():
-            scores[name].append(detector.score(x_test[test], y[test]))
-    return {name: float(np.mean(values)) for name, values in scores.items()}
+            yield test % n, name, detector.predict(x_test[test]) == y[test]
 
 
 def one_hot(codes: Any, n_nodes: int) -> np.ndarray:

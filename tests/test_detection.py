@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.detection import detection_accuracy, one_hot, transfer_accuracy, twin_folds
+from helpers.detection import detection_accuracy, held_out_correct, one_hot, transfer_accuracy, twin_folds
 
 
 def test_grouped_folds_never_split_an_input_from_its_twin() -> None:
@@ -59,3 +59,14 @@ def test_bad_inputs_get_clear_errors() -> None:
 
 def test_one_hot_marks_the_node_of_each_code() -> None:
     assert one_hot(np.array([1, 1, 0]), 2).tolist() == [[0, 1], [0, 1], [1, 0]]
+
+
+def test_held_out_correct_gives_each_input_the_share_of_its_two_rows_the_detectors_got_right() -> None:
+    rng = np.random.default_rng(3)
+    clean = rng.normal(size=(60, 4))
+    twins = clean + rng.normal(scale=0.5, size=(60, 4)) + [0.8, 0.0, 0.0, 0.0]  # hard to tell apart
+    per_input = held_out_correct(clean, twins, {"same": (clean, twins)}, n_folds=5)["same"]
+    assert per_input.shape == (60,) and set(np.unique(per_input)) <= {0.0, 0.5, 1.0}
+    assert 0.0 < per_input.mean() < 1.0
+    # 60 inputs in 5 grouped folds of 12: the mean over inputs is the mean over folds
+    assert per_input.mean() == pytest.approx(detection_accuracy(clean, twins, n_folds=5))

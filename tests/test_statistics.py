@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers.statistics import rank_correlation
+from helpers.statistics import paired_difference, rank_correlation
 
 
 def test_rho_is_spearmans_and_the_interval_holds_it():
@@ -57,3 +57,32 @@ def test_the_same_seed_gives_the_same_interval():
 def test_bad_input_is_rejected(x, y, match):
     with pytest.raises(ValueError, match=match):
         rank_correlation(x, y)
+
+
+def test_paired_difference_interval_agrees_with_scipys_paired_bootstrap():
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 2, size=300).astype(float)
+    b = np.where(rng.random(300) < 0.8, a, 1 - a)  # the same inputs, measured another way
+    ours = paired_difference(a, b, n_resamples=4000, seed=0)
+    reference = stats.bootstrap((a, b), lambda u, v: u.mean() - v.mean(), paired=True, vectorized=False,
+                                n_resamples=4000, method="percentile",
+                                rng=np.random.default_rng(5)).confidence_interval
+    assert ours["difference"] == pytest.approx(a.mean() - b.mean())
+    assert ours["low"] == pytest.approx(reference.low, abs=0.01)
+    assert ours["high"] == pytest.approx(reference.high, abs=0.01)
+    assert ours["n"] == 300
+
+
+def test_paired_difference_pairs_the_inputs():
+    shared = np.random.default_rng(0).normal(size=200)  # a large spread that both measures share
+    paired = paired_difference(shared + 0.1, shared)
+    assert paired["low"] == pytest.approx(0.1) and paired["high"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("a, b, match", [
+    ([1.0, 2.0], [1.0], "a and b must be 1-D of equal length >= 2"),
+    ([1.0, np.nan], [1.0, 2.0], "a must be finite"),
+])
+def test_paired_difference_rejects_bad_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        paired_difference(a, b)

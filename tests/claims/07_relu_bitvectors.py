@@ -128,8 +128,10 @@ def findings(results: dict[str, Any]) -> Claims:
     for task in ("clean_vs_PGD", "PGD_vs_noise"):
         compare(f"SOM codes detect better with depth: {task}",
                 det_at("SOM_codes", task, "fc"), ">", det_at("SOM_codes", task, "conv1"), margin=0.1)
-        compare(f"at fc SOM codes detect better than bits: {task}",
-                det_at("SOM_codes", task, "fc"), ">", det_at("bits", task, "fc"), margin=0.02)
+    # at fc, image by image: SOM codes beat the bits on clean vs PGD when the whole 95% interval of the
+    # paired difference lies above zero; for PGD vs noise the text names no winner, so nothing is claimed
+    compare("at fc SOM codes detect clean vs PGD better than bits (the paired interval lies above zero)",
+            "/detection/fc_codes_minus_bits/clean_vs_PGD/low", ">", 0.0)
     # section 4: does a detector generalize?
     for layer in conv:
         for tested_on in (f"clean_vs_PGD_eps_{transfer_epsilon:g}", "clean_vs_FGSM"):
@@ -150,6 +152,7 @@ def findings(results: dict[str, Any]) -> Claims:
     claims.quote(sep_at("trained", "fc", "min"), "{:.2f}")
     claims.quote(sep_at("untrained", "fc"), "{:.2f}")
     claims.quote("/detection/fooled/pgd", "{:.0%}")
+    claims.quote("/detection/fc_codes_minus_bits/clean_vs_PGD/difference", "{:.2f}")
     claims.constant("95%", "the study's reported figures (better than 95% separation, over 95% detection)")
     claims.constant("0.5", "chance level of a two-way split and of a balanced detector")
     return claims
