@@ -5,8 +5,8 @@ images themselves. Attacks run batched on the model's device with the model in e
 gradients with respect to the input only (parameter `.grad` is never touched), restore each
 module's train/eval mode afterwards, and return detached CPU tensors. `epsilon == 0` returns an
 exact copy of the input. Inputs are checked first: pixels in [0, 1] with no NaN, in the shape the
-model declares (`input_shape`, if it has one), and labels that are class indices below the width
-of the model's logits (the attacks run the model on the first input to learn it).
+model declares (`input_shape`, if it has one), and labels that are class indices below the number
+of classes it declares (`n_classes`) or else the width of its logits on the first input.
 
 `ATTACKS` names them for `attack(name, ...)`. `attack_sweep` runs every attack at every budget on
 an attacked set (`correctly_classified`) and keeps the perturbed images, the network's predictions
@@ -470,10 +470,14 @@ def _check_classes(y: torch.Tensor, n_classes: int) -> None:
 
 
 def _check_model_classes(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
-    """`_check_classes` against the model's logits on the first input (one forward pass, eval mode)."""
-    if len(x):
+    """`_check_classes` against the classes the model declares (`n_classes`), or else against its
+    logits on the first input (one forward pass, eval mode)."""
+    n_classes = getattr(model, "n_classes", None)
+    if n_classes is None and len(x):
         with torch.no_grad(), _eval_mode(model):
-            _check_classes(y, model(x[:1].detach().to(_device(model))).shape[1])
+            n_classes = model(x[:1].detach().to(_device(model))).shape[1]
+    if n_classes is not None:
+        _check_classes(y, n_classes)
 
 
 def _check_inputs(

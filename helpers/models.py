@@ -65,7 +65,7 @@ class ProbedCNN(nn.Module):
     ) -> None:
         super().__init__()
         c_in, height, _ = input_shape
-        self.input_shape = input_shape
+        self.input_shape, self.n_classes = input_shape, n_classes
         self.normalize = Normalize(mean, std)
         self.block1 = _conv_block(c_in, channels[0])
         self.block2 = _conv_block(channels[0], channels[1])
