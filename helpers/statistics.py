@@ -45,16 +45,11 @@ def rank_correlation(
     Returns ``rho``, ``low``, ``high``, ``n`` (pairs) and ``n_undefined`` (resamples left out
     because one variable was constant in them). ``rho`` is NaN when it is undefined on the data.
     """
-    x, y = (np.asarray(check_finite(v, name), dtype=float) for v, name in ((x, "x"), (y, "y")))
-    if x.ndim != 1 or x.shape != y.shape or len(x) < 3:
-        raise ValueError(f"x and y must be 1-D of equal length >= 3, got shapes {x.shape} and {y.shape}.")
-    check_int(n_resamples, "n_resamples", minimum=1)
-    check_number(confidence, "confidence", minimum=0, maximum=1, strict_minimum=True)
-    rows = np.random.default_rng(seed).integers(0, len(x), size=(n_resamples, len(x)))
+    x, y = _paired(x, y, ("x", "y"), minimum=3)
+    rows = _resampled_rows(len(x), n_resamples, confidence, seed)
     rhos = _spearman_rows(x[rows], y[rows])
     defined = rhos[~np.isnan(rhos)]
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(defined, [tail, 100 - tail]) if len(defined) else (np.nan, np.nan)
+    low, high = _percentile_interval(defined, confidence) if len(defined) else (np.nan, np.nan)
     return {"rho": float(_spearman_rows(x[None], y[None])[0]), "low": float(low), "high": float(high),
             "n": len(x), "n_undefined": int(n_resamples - len(defined))}
 
@@ -76,13 +71,30 @@ def paired_difference(
 
     Returns ``difference``, ``low``, ``high`` and ``n`` (inputs).
     """
-    a, b = (np.asarray(check_finite(v, name), dtype=float) for v, name in ((a, "a"), (b, "b")))
-    if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
-        raise ValueError(f"a and b must be 1-D of equal length >= 2, got shapes {a.shape} and {b.shape}.")
+    a, b = _paired(a, b, ("a", "b"), minimum=2)
+    rows = _resampled_rows(len(a), n_resamples, confidence, seed)
+    low, high = _percentile_interval((a - b)[rows].mean(1), confidence)
+    return {"difference": float(a.mean() - b.mean()), "low": float(low), "high": float(high), "n": len(a)}
+
+
+def _paired(u: Any, v: Any, names: tuple[str, str], minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two finite 1-D float arrays of equal length >= `minimum`, one value per input each."""
+    u, v = (np.asarray(check_finite(w, name), dtype=float) for w, name in zip((u, v), names))
+    if u.ndim != 1 or u.shape != v.shape or len(u) < minimum:
+        raise ValueError(f"{names[0]} and {names[1]} must be 1-D of equal length >= {minimum}, "
+                         f"got shapes {u.shape} and {v.shape}.")
+    return u, v
+
+
+def _resampled_rows(n: int, n_resamples: int, confidence: float, seed: int) -> np.ndarray:
+    """Row indices of `n_resamples` bootstrap resamples of `n` inputs, (n_resamples, n), seeded."""
     check_int(n_resamples, "n_resamples", minimum=1)
     check_number(confidence, "confidence", minimum=0, maximum=1, strict_minimum=True)
-    rows = np.random.default_rng(seed).integers(0, len(a), size=(n_resamples, len(a)))
-    differences = (a - b)[rows].mean(1)
+    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+
+
+def _percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central `confidence` percentile interval of bootstrap `values`."""
     tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(differences, [tail, 100 - tail])
-    return {"difference": float(a.mean() - b.mean()), "low": float(low), "high": float(high), "n": len(a)}
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
