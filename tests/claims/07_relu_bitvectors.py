@@ -106,6 +106,12 @@ def findings(results: dict[str, Any]) -> Claims:
 
     # section 4: detecting adversarial images
     compare("PGD at the larger budget fools nearly every image", "/detection/fooled/pgd_transfer", ">", 0.95)
+    # "about a fifth": 21% here, 23% with one thread (models trained to other weights); the share's 95%
+    # Wilson interval on about 500 images is some 4 points either way, so the text gives no percentage
+    compare("PGD at epsilon fools about a fifth of the detection set (above 15%)",
+            "/detection/fooled/pgd", ">", 0.15)
+    compare("PGD at epsilon fools about a fifth of the detection set (below 30%)",
+            "/detection/fooled/pgd", "<", 0.30)
     compare("the noise fools almost none", "/detection/fooled/noise", "<", 0.02)
     for layer in conv:
         for task in ("clean_vs_PGD", "clean_vs_noise"):
@@ -151,7 +157,6 @@ def findings(results: dict[str, Any]) -> Claims:
     claims.quote(sep_at("trained", "fc"), "{:.2f}")
     claims.quote(sep_at("trained", "fc", "min"), "{:.2f}")
     claims.quote(sep_at("untrained", "fc"), "{:.2f}")
-    claims.quote("/detection/fooled/pgd", "{:.0%}")
     claims.quote("/detection/fc_codes_minus_bits/clean_vs_PGD/difference", "{:.2f}")
     claims.constant("95%", "the study's reported figures (better than 95% separation, over 95% detection)")
     claims.constant("0.5", "chance level of a two-way split and of a balanced detector")
