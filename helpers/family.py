@@ -98,9 +98,8 @@ def model_family(name: str) -> tuple[Member, ...]:
     return FAMILIES[check_choice(name, "family", FAMILIES)]
 
 
-def _train_one_thread(config: TrainConfig, cache_dir: Path) -> float:
-    """Worker of `train_missing`: train and cache `config` with one torch thread; its training seconds."""
-    torch.set_num_threads(1)
+def _train_in_worker(config: TrainConfig, cache_dir: Path) -> float:
+    """Worker of `train_missing`: train and cache `config` (on one thread, as `train` does); its seconds."""
     _, record = load_or_train(config, cache_dir=cache_dir, progress=False)
     return record["train_seconds"]
 
@@ -128,7 +127,7 @@ def train_missing(
     missing = [m for m in members if not m.config.checkpoint_path(cache_dir).exists()]
     others = sorted((m for m in missing if m.lever != "reference"), key=lambda m: -_cost(m.config))
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_train_one_thread, m.config, cache_dir): m for m in others}
+        futures = {pool.submit(_train_in_worker, m.config, cache_dir): m for m in others}
         if others:
             print(f"Training {len(others)} models in the background, {workers} at a time: "
                   f"{', '.join(m.name for m in others)}")

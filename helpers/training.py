@@ -37,7 +37,7 @@ from helpers.data import dataset_info, load_split, random_subset, with_label_noi
 from helpers.io import ARTIFACTS_DIR, atomic_write
 from helpers.models import ARCHITECTURES, ProbedCNN, build_model, predict_logits
 from helpers.progress import notice, track
-from helpers.runtime import default_device, seed_everything
+from helpers.runtime import default_device, one_thread, seed_everything
 
 CHECKPOINT_DIR = ARTIFACTS_DIR / "checkpoints"
 
@@ -74,6 +74,10 @@ CYCLIC_PEAK = 0.4
 DEFAULT_CONSISTENCY_LAYERS = ("fc",)
 """Where consistency regularization compares a real input and its twin when no layer is named: the
 last hidden layer."""
+
+WEIGHTS = "one CPU thread"
+"""How training computes, part of every cache key: on the CPU it runs on one thread (`train`), so a cache
+written before that rule (with the machine's threads) is not taken for it."""
 
 ROBUST_EVALUATION = {"attack": "pgd", "steps": 40, "random_start": True, "seed": 0, "n_test": 500}
 """How an adversarially trained model's robust accuracy is measured after training: the series'
@@ -178,7 +182,8 @@ class TrainConfig:
 
     @property
     def key(self) -> str:
-        blob = json.dumps(self.as_dict(), sort_keys=True)
+        """The cache key: a hash of the set fields and of how the weights are computed (`WEIGHTS`)."""
+        blob = json.dumps({**self.as_dict(), "weights": WEIGHTS}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def checkpoint_path(self, cache_dir: Path = CHECKPOINT_DIR) -> Path:
@@ -342,6 +347,14 @@ def train(
     `clean_accuracy` and `robust_accuracy` (`robust_evaluation`).
     """
     device = device or default_device()
+    if device.type == "cpu":
+        with one_thread():  # weights independent of the machine's thread count
+            return _train(config, device, progress)
+    return _train(config, device, progress)
+
+
+def _train(config: TrainConfig, device: torch.device, progress: bool) -> tuple[nn.Module, dict[str, Any]]:
+    """`train` on `device`."""
     seed_everything(config.seed)
     model = build_model(config.arch).to(device)
     x, y = training_data(config)

@@ -32,3 +32,14 @@ def test_default_device_follows_cuda_availability(monkeypatch) -> None:
     assert runtime.default_device() == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert runtime.default_device() == torch.device("cuda")
+
+
+def test_one_thread_restores_the_thread_count_even_after_an_error() -> None:
+    from helpers.runtime import one_thread
+
+    threads = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"):
+        with one_thread():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == threads
