@@ -22,6 +22,17 @@ True
 >>> results["index"]["fc"] = 0.40          # a rerun that contradicts the text
 >>> failed(claims.as_dict(), results)
 ['the index falls from conv1 to fc']
+
+A finding about values measured on sampled images holds only with its statistical support: where the
+results store a value's bootstrap replicates (or interval) under ``results["support"][pointer]``, the
+whole interval of the difference must lie on the side the words claim. Here the point values differ by
+0.03 but the images leave the difference anywhere between -0.01 and 0.07:
+
+>>> results = {"index": {"conv1": 0.42, "fc": 0.39}, "support": {
+...     "/index/conv1": [0.40, 0.41, 0.42, 0.43, 0.44], "/index/fc": [0.41, 0.38, 0.39, 0.36, 0.37]}}
+>>> claim = {"statement": "the index falls", "left": "/index/conv1", "op": ">", "right": "/index/fc"}
+>>> evaluate(claim, results), [round(end, 2) for end in interval(claim, results)]
+(False, [-0.01, 0.07])
 """
 
 from __future__ import annotations
@@ -37,9 +48,11 @@ from typing import Any
 import nbformat
 
 from helpers.io import REPO_ROOT
+from helpers.statistics import support_interval
 
-__all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "lesson_findings",
-           "lesson_prose", "quote_matches", "quote_texts", "quoted_text", "resolve"]
+__all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "interval",
+           "lesson_findings", "lesson_prose", "quote_matches", "quote_texts", "quoted_text", "resolve",
+           "support"]
 
 FINDINGS_DIR = REPO_ROOT / "tests" / "claims"
 """One module per lesson, `<lesson>.py`, whose `findings(results)` declares what its text states."""
@@ -65,12 +78,36 @@ def resolve(results: Any, ref: Any) -> Any:
     return value
 
 
+def support(results: Any, ref: Any) -> Any:
+    """The statistical support `results` stores for the value a pointer names (its bootstrap replicates
+    or interval, see `helpers.statistics`), or None: a number that is not a pointer, or one without."""
+    if not (isinstance(ref, str) and ref.startswith("/")) or not isinstance(results, Mapping):
+        return None
+    return results.get("support", {}).get(ref)
+
+
+def interval(claim: Mapping[str, Any], results: Any) -> tuple[float, float] | None:
+    """The 95% interval of left - right of a numeric claim when either side has support, else None."""
+    if claim["op"] not in (">", "<", ">=", "<=", "~="):
+        return None
+    supports = [support(results, claim[side]) for side in ("left", "right")]
+    if all(s is None for s in supports):
+        return None
+    left, right = (s if s is not None else resolve(results, claim[side])
+                   for s, side in zip(supports, ("left", "right")))
+    if left is None or right is None:
+        return float("nan"), float("nan")
+    return support_interval(left, right)
+
+
 def evaluate(claim: Mapping[str, Any], results: Any) -> bool:
     """Whether a recorded claim holds on `results`.
 
     ``>``: left > right + margin; ``<``: left < right - margin (``>=`` and ``<=`` alike);
     ``==``: equal; ``~=``: |left - right| <= margin; ``in``: left is one of the values in right.
-    A value that is missing (null) makes a comparison false.
+    A value that is missing (null) makes a comparison false. Where either side has support in
+    `results` (see `support`), a numeric claim holds only when the whole interval of left - right
+    does (`interval`): above the margin for ``>``, within plus or minus the margin for ``~=``.
     """
     left, right = resolve(results, claim["left"]), resolve(results, claim["right"])
     op, margin = claim["op"], claim.get("margin", 0.0)
@@ -80,17 +117,11 @@ def evaluate(claim: Mapping[str, Any], results: Any) -> bool:
         return left in right
     if left is None or right is None:
         return False
-    if op == ">":
-        return left > right + margin
-    if op == ">=":
-        return left >= right + margin
-    if op == "<":
-        return left < right - margin
-    if op == "<=":
-        return left <= right - margin
-    if op == "~=":
-        return abs(left - right) <= margin
-    raise ValueError(f"op must be one of {OPERATORS}, got {op!r}.")
+    if op not in (">", "<", ">=", "<=", "~="):
+        raise ValueError(f"op must be one of {OPERATORS}, got {op!r}.")
+    low, high = interval(claim, results) or (left - right, left - right)
+    return {">": low > margin, ">=": low >= margin, "<": high < -margin, "<=": high <= -margin,
+            "~=": -margin <= low and high <= margin}[op]
 
 
 def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
@@ -145,10 +176,17 @@ def failed(record: Mapping[str, Any], results: Any, prose: str | None = None) ->
     With the lesson's `prose`, a quote holds when the prose prints its value (`quoted_text`);
     without it, when its recorded text states the value (`quote_matches`).
     """
-    bad = [claim["statement"] for claim in record.get("claims", []) if not evaluate(claim, results)]
+    bad = [claim["statement"] + _interval_text(claim, results) for claim in record.get("claims", [])
+           if not evaluate(claim, results)]
     bad += [f"quote {q['text']!r} ({q['pointer']})" for q in record.get("quotes", [])
             if not (quote_matches(q, results) if prose is None else quoted_text(q, results, prose))]
     return bad
+
+
+def _interval_text(claim: Mapping[str, Any], results: Any) -> str:
+    """How far a failing claim's support reaches, for its failure line ("" without support)."""
+    ends = interval(claim, results)
+    return "" if ends is None else f" (95% interval of the difference: {ends[0]:+.3g} to {ends[1]:+.3g})"
 
 
 def lesson_prose(notebook: Path) -> str:
@@ -175,6 +213,7 @@ class Claims:
             raise ValueError(f"margin must be >= 0, got {margin!r}.")
         claim = {"statement": statement, "left": left, "op": op, "right": right, "margin": margin}
         claim["holds"] = evaluate(claim, self.results)
+        claim["interval"] = interval(claim, self.results)
         self.claims.append(claim)
         return claim["holds"]
 

@@ -12,6 +12,20 @@ leaves the comparison undecided:
 >>> close["difference"], close["low"] < 0 < close["high"]
 (0.0, True)
 
+`bootstrap_support`: the support of every number a measure of sampled images gives, stored in a
+lesson's results for its findings. The measure is a function of the rows of the sample it reads
+(``rows``, an index array); called on resamples of the rows, it gives each number's bootstrap
+replicates, keyed by JSON pointer. Every measure of one sample resampled with the same seed shares
+the resamples, so two of its numbers compare *paired*: `support_interval` of their difference.
+
+>>> labels = np.array([0] * 150 + [1] * 50)
+>>> support = bootstrap_support(lambda rows: {"share": float(np.mean(labels[rows]))}, 200, "/probe")
+>>> list(support), len(support["/probe/share"])
+(['/probe/share'], 200)
+>>> low, high = support_interval(support["/probe/share"], 0.5)       # a share of 0.25 against one half
+>>> high < 0                                                         # "under half": supported
+True
+
 `rank_correlation`: relations across a handful of models, a rank correlation with its interval.
 
 With ten or so models a correlation is a rough estimate; the interval says how rough. It is the
@@ -27,6 +41,7 @@ is left out and counted instead of turning the whole interval into NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +49,81 @@ from scipy.stats import rankdata
 
 from helpers.checks import check_finite, check_int, check_number
 
-__all__ = ["paired_difference", "rank_correlation"]
+__all__ = ["bootstrap_support", "paired_difference", "rank_correlation", "support_interval"]
+
+SUPPORT_RESAMPLES = 200
+"""Bootstrap resamples stored per number: enough for a 95% percentile interval, small enough to commit."""
+
+Support = Sequence[float | None] | Mapping[str, Any]
+"""A number's support in a lesson's results: its bootstrap replicates (a list; None where a resample
+leaves the number undefined), or an interval computed otherwise, ``{"interval": [low, high], "method":
+...}`` (a Wilson interval of a proportion, say)."""
+
+
+def bootstrap_support(
+    measure: Callable[[np.ndarray], Any], n: int, prefix: str = "", n_resamples: int = SUPPORT_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, list[float | None]]:
+    """Bootstrap replicates of every number in ``measure(rows)`` (a number, or dicts of them), keyed by the
+    JSON pointer `prefix` + its path: the numbers computed on `n_resamples` resamples of the `n` sampled
+    inputs (rows drawn with replacement; the same `seed` draws the same rows, which pairs measures of one
+    sample). Replicates are rounded to 4 decimals; a number the measure leaves out or sets to None on a
+    resample is None there.
+    """
+    check_int(n, "n", minimum=2)
+    rows = _resampled_rows(n, n_resamples, 0.95, seed)
+    replicates = [_numbers(measure(r), prefix) for r in rows]
+    pointers = dict.fromkeys(p for numbers in replicates for p in numbers)
+    return {p: [None if numbers.get(p) is None else round(numbers[p], 4) for numbers in replicates]
+            for p in pointers}
+
+
+def _numbers(tree: Any, prefix: str) -> dict[str, float | None]:
+    """The numbers of a nested dict by JSON pointer; booleans and strings are left out."""
+    if isinstance(tree, Mapping):
+        escaped = {key: str(key).replace("~", "~0").replace("/", "~1") for key in tree}
+        return {pointer: number for key, value in tree.items()
+                for pointer, number in _numbers(value, f"{prefix}/{escaped[key]}").items()}
+    if tree is None:
+        return {prefix: None}
+    if isinstance(tree, (int, float, np.integer, np.floating)) and not isinstance(tree, bool):
+        return {prefix: float(tree) if np.isfinite(tree) else None}
+    return {}
+
+
+def support_interval(
+    left: Support | float, right: Support | float = 0.0, confidence: float = 0.95
+) -> tuple[float, float]:
+    """The `confidence` interval of left - right, each a number or its support.
+
+    Two replicate lists of one length are paired (the difference is taken resample by resample, on the
+    resamples where both are defined); replicates against a number shift by it; an interval
+    ``{"interval": [low, high]}`` combines with anything by its ends (the widest difference), as does a
+    replicate list of another length (an unpaired sample).
+    """
+    if _is_replicates(left) and _is_replicates(right) and len(left) == len(right):
+        pairs = np.array([(a, b) for a, b in zip(left, right) if a is not None and b is not None],
+                         dtype=float)
+        if len(pairs) == 0:
+            return float("nan"), float("nan")
+        return _percentile_interval(pairs[:, 0] - pairs[:, 1], confidence)
+    (left_low, left_high), (right_low, right_high) = (_ends(side, confidence) for side in (left, right))
+    return left_low - right_high, left_high - right_low
+
+
+def _is_replicates(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+def _ends(value: Support | float, confidence: float) -> tuple[float, float]:
+    """A number as a point interval, replicates as their percentile interval, an interval as itself."""
+    if isinstance(value, Mapping):
+        low, high = value["interval"]
+        return float(low), float(high)
+    if _is_replicates(value):
+        defined = np.array([v for v in value if v is not None], dtype=float)
+        return _percentile_interval(defined, confidence) if len(defined) else (float("nan"), float("nan"))
+    return float(value), float(value)
 
 
 def rank_correlation(

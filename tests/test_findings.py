@@ -57,6 +57,15 @@ def test_findings_that_fail_are_listed(toy, capsys) -> None:
         "    FAILS  a is above b", "    FAILS  quote '2.5' (/a)"]
 
 
+def test_a_finding_with_support_holds_only_when_its_interval_does(toy, capsys) -> None:
+    wide = {"/a": [1.2, 1.9, 2.0, 2.1, 2.8]}                  # a resample reaches below b
+    assert _check(toy, a=2.0, b=1.5, support={"/a": [1.9, 2.0, 2.1]}) == []
+    assert _check(toy, a=2.0, b=1.5, support=wide) == [
+        "a is above b (95% interval of the difference: -0.23 to +1.23)"]
+    assert _check(toy, a=2.0, b=1.5, support={"/a": {"interval": [1.6, 2.4], "method": "wilson"}}) == []
+    assert "FAILS  a is above b (95% interval" in capsys.readouterr().out
+
+
 def test_a_quote_is_a_number_of_its_own_in_the_prose(toy) -> None:
     assert _check(toy, a=1.5, b=1.0) == []  # 1.5 is in the prose
     assert _check(toy, a=0.5, b=0.0) == ["quote '0.5' (/a)"]  # only inside "1.5"

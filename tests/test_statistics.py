@@ -86,3 +86,36 @@ def test_paired_difference_pairs_the_inputs():
 def test_paired_difference_rejects_bad_input(a, b, match):
     with pytest.raises(ValueError, match=match):
         paired_difference(a, b)
+
+
+def test_bootstrap_support_pairs_the_numbers_of_one_sample():
+    from helpers.statistics import bootstrap_support, support_interval
+
+    x = np.random.default_rng(1).normal(size=300)
+    support = bootstrap_support(lambda rows: {"a": {"mean": x[rows].mean()}, "b": x[rows].mean() - 0.05,
+                                              "name": "not a number"}, 300, "/m")
+    assert sorted(support) == ["/m/a/mean", "/m/b"]
+    # a constant shift: every resample moves both means together, so the paired interval is the shift
+    assert support_interval(support["/m/a/mean"], support["/m/b"]) == pytest.approx((0.05, 0.05), abs=2e-4)
+    # unpaired (another seed), the same difference spreads over the sampling noise of both means
+    other = bootstrap_support(lambda rows: x[rows].mean() - 0.05, 300, "/m/b", seed=1)
+    low, high = support_interval(support["/m/a/mean"], other["/m/b"][:150])
+    assert low < 0 < 0.05 < high
+    # the percentile interval of one mean agrees with scipy's bootstrap
+    from scipy.stats import bootstrap
+
+    scipy = bootstrap((x,), np.mean, n_resamples=2000, method="percentile", random_state=0)
+    assert support_interval(support["/m/a/mean"]) == pytest.approx(tuple(scipy.confidence_interval), abs=0.03)
+
+
+def test_bootstrap_support_marks_undefined_resamples():
+    from helpers.statistics import bootstrap_support, support_interval
+
+    labels = np.array([0] * 5 + [1] * 5)
+    def share(rows):
+        return {"share": labels[rows].mean() if labels[rows].sum() > 2 else None}
+
+    support = bootstrap_support(share, 10, n_resamples=50)
+    assert None in support["/share"] and any(v is not None for v in support["/share"])
+    low, high = support_interval(support["/share"], 0.0)
+    assert 0.3 <= low <= high <= 1.0
