@@ -65,13 +65,26 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def save_json(data: Any, path: Path) -> Path:
-    """Write `data` as indented, strict JSON, atomically.
+    """Write `data` as indented, strict JSON, atomically; a list of plain values stays on one line.
 
     numpy and torch numbers and arrays become plain numbers and lists; NaN and +/-inf (an
     undefined or unbounded measure) become `null`, since JSON has no such numbers.
     """
-    text = json.dumps(_to_json(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    text = _indented(_to_json(data)) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _indented(value: Any, level: int = 0) -> str:
+    """`value` as JSON indented by two spaces per level, with lists of plain values on one line (a
+    lesson's bootstrap replicates are hundreds of numbers each)."""
+    pad, end = "  " * (level + 1), "  " * level
+    if isinstance(value, dict) and value:
+        items = [f"{pad}{json.dumps(k if isinstance(k, str) else json.dumps(k))}: {_indented(v, level + 1)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        return "[\n" + ",\n".join(pad + _indented(item, level + 1) for item in value) + f"\n{end}]"
+    return json.dumps(value, allow_nan=False)
 
 
 def save_results(results: dict[str, Any], out_dir: Path) -> Path:

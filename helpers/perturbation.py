@@ -65,6 +65,7 @@ def perturbation_measures(
     labels: Any,
     perturbed_predictions: Any,
     min_fooled: int = 50,
+    chance: bool = True,
 ) -> dict[str, dict[str, float | int | None]]:
     """Per codebook layer: how the perturbation changed the codes, as a dict of `MEASURES`.
 
@@ -79,7 +80,8 @@ def perturbation_measures(
     - ``homogeneity_clean`` / ``homogeneity_perturbed``: homogeneity index of the clean / perturbed
       codes with the true classes, each with its ``..._chance`` level (shuffled labels), and
       ``homogeneity_perturbed_vs_prediction``: of the perturbed codes with the predicted classes
-      (with its chance level too).
+      (with its chance level too). With ``chance=False`` the chance levels are left out (they shuffle
+      the classes ten times each: most of the time, when the measures are taken on many resamples).
     """
     min_fooled = check_int(min_fooled, "min_fooled", minimum=1)
     clean_codes = _codes_by_layer(codebook, clean_codes, "clean_codes")
@@ -113,12 +115,15 @@ def perturbation_measures(
             "readout_adversarial_fooled_low": low,
             "readout_adversarial_fooled_high": high,
             "homogeneity_clean": metrics.homogeneity_index(clean, labels),
-            "homogeneity_clean_chance": metrics.homogeneity_chance(clean, labels),
             "homogeneity_perturbed": metrics.homogeneity_index(perturbed, labels),
-            "homogeneity_perturbed_chance": metrics.homogeneity_chance(perturbed, labels),
             "homogeneity_perturbed_vs_prediction": metrics.homogeneity_index(perturbed, predictions),
-            "homogeneity_perturbed_vs_prediction_chance": metrics.homogeneity_chance(perturbed, predictions),
         }
+        if chance:
+            sets = (("homogeneity_clean", clean, labels), ("homogeneity_perturbed", perturbed, labels),
+                    ("homogeneity_perturbed_vs_prediction", perturbed, predictions))
+            out[layer] |= {f"{key}_chance": metrics.homogeneity_chance(codes, classes)
+                           for key, codes, classes in sets}
+        out[layer] = {key: out[layer][key] for key in MEASURES if key in out[layer]}
     return out
 
 
@@ -126,14 +131,17 @@ def takeover_layer(
     measures_by_layer: Mapping[str, Mapping[str, Any]], layers: Sequence[str], min_fooled: int = 50
 ) -> str | None:
     """The first layer, from input to output, whose codes read the fooled inputs as their
-    adversarial class by a clear majority; "none" if no layer does; None if too few were fooled.
+    adversarial class by a clear majority, when the counts decide it; None if too few were fooled.
 
     A clear majority: the lower end of the 95% Wilson interval of ``readout_adversarial_fooled``
-    is above 0.5, and at least ``min_fooled`` inputs were fooled. A bare majority is not enough:
-    with ~30 fooled inputs, a share just above one half is within noise of it, and a rerun on a
-    second machine (every other number equal within rounding) moved such a takeover from conv3 to
-    the logits. ``measures_by_layer`` maps each layer to its measures, as `perturbation_measures`
-    returns them (NaN, as in a table, counts as missing like None).
+    is above 0.5, and at least ``min_fooled`` inputs were fooled. The layers before it must each
+    be clearly short of a majority (the upper end below 0.5): a layer whose interval holds one half
+    may or may not be the first, so the answer is then "undecided". "none": every layer is clearly
+    short. A bare majority is not enough: with ~30 fooled inputs, a share just above one half is
+    within noise of it, and a rerun on a second machine moved such a takeover from conv3 to the
+    logits; a lower end just above one half is not either, as reruns moved FGSM's takeover between
+    fc, the logits and none. ``measures_by_layer`` maps each layer to its measures, as
+    `perturbation_measures` returns them (NaN, as in a table, counts as missing like None).
     """
     min_fooled = check_int(min_fooled, "min_fooled", minimum=1)
     layers = list(layers)
@@ -146,14 +154,16 @@ def takeover_layer(
     if int(measures_by_layer[layers[0]]["n_fooled"]) < min_fooled:
         return None
     for layer in layers:
-        low = measures_by_layer[layer]["readout_adversarial_fooled_low"]
-        if _is_missing(low):
+        low, high = (measures_by_layer[layer][f"readout_adversarial_fooled_{end}"] for end in ("low", "high"))
+        if _is_missing(low) or _is_missing(high):
             raise ValueError(
-                f"measures_by_layer must hold readout_adversarial_fooled_low (computed with min_fooled <= "
-                f"{min_fooled}), got {low!r} at layer {layer!r}."
+                f"measures_by_layer must hold readout_adversarial_fooled_low and _high (computed with "
+                f"min_fooled <= {min_fooled}), got {low!r} and {high!r} at layer {layer!r}."
             )
         if low > 0.5:
             return layer
+        if high >= 0.5:
+            return "undecided"
     return "none"
 
 

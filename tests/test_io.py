@@ -71,3 +71,10 @@ def test_repo_relative_gives_posix_paths_from_the_repository_root(monkeypatch, t
     assert repo_relative(Path("..") / "figures" / "x.png") == "figures/x.png"
     with pytest.raises(ValueError, match=r"path must be inside the repository .*, got '/'\."):
         repo_relative("/")
+
+
+def test_saved_json_keeps_lists_of_values_on_one_line(tmp_path) -> None:
+    data = {"support": {"/a/b": [0.5, None, 2]}, 3: [{"x": "y, ]"}, []], "empty": {}}
+    path = save_json(data, tmp_path / "r.json")
+    assert json.loads(path.read_text()) == json.loads(json.dumps(data))
+    assert '    "/a/b": [0.5, null, 2]\n' in path.read_text()

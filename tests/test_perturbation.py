@@ -131,19 +131,40 @@ def read_as_adversarial(shares: dict[str, int], n_fooled: int = 100, n: int = 10
     return clean, codes, labels, predictions
 
 
-def test_takeover_needs_a_clear_majority_not_a_bare_one():
-    # b: 55 of 100 is a majority, but its Wilson interval reaches below one half; c: 70 of 100 does not.
-    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 55, "c": 70, "d": 95})
+def test_takeover_needs_a_clear_majority_after_layers_clearly_short_of_one():
+    # a, b: 30 and 40 of 100, intervals below one half; c: 70 of 100, interval above it.
+    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 40, "c": 70, "d": 95})
     measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
-    assert measures["b"]["readout_adversarial_fooled"] > 0.5 > measures["b"]["readout_adversarial_fooled_low"]
+    assert measures["b"]["readout_adversarial_fooled_high"] < 0.5
     assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "c"
     assert takeover_layer(measures, ["d", "c", "b", "a"]) == "d"  # the first in the order given
 
 
-def test_takeover_is_none_when_no_layer_qualifies():
-    clean, codes, labels, predictions = read_as_adversarial({"a": 10, "b": 40, "c": 55, "d": 58})
+def test_takeover_is_undecided_when_an_earlier_layer_may_hold_a_majority():
+    # b: 55 of 100 is a bare majority whose Wilson interval holds one half: it may or may not be the first.
+    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 55, "c": 70, "d": 95})
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    b = measures["b"]
+    assert b["readout_adversarial_fooled_low"] < 0.5 < b["readout_adversarial_fooled_high"]
+    assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "undecided"
+
+
+def test_takeover_is_none_when_every_layer_is_clearly_short_of_a_majority():
+    clean, codes, labels, predictions = read_as_adversarial({"a": 10, "b": 20, "c": 30, "d": 38})
     measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
     assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "none"
+    clean, codes, labels, predictions = read_as_adversarial({"a": 10, "b": 40, "c": 55, "d": 58})
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "undecided"  # c and d: bare majorities
+
+
+def test_chance_levels_can_be_left_out():
+    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 40, "c": 70, "d": 95})
+    full = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    lean = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions, chance=False)
+    for layer, measures in lean.items():
+        assert measures == {key: value for key, value in full[layer].items() if not key.endswith("_chance")}
+        assert len(measures) == len(MEASURES) - 3
 
 
 def test_takeover_is_undecided_with_too_few_fooled_inputs():
@@ -154,7 +175,7 @@ def test_takeover_is_undecided_with_too_few_fooled_inputs():
     # With a lower bar, all 40 fooled inputs are read as their adversarial class from layer a on.
     measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions, min_fooled=30)
     assert takeover_layer(measures, TAKEOVER_BOOK.layers, min_fooled=30) == "a"
-    with pytest.raises(ValueError, match="measures_by_layer must hold readout_adversarial_fooled_low"):
+    with pytest.raises(ValueError, match="must hold readout_adversarial_fooled_low and _high"):
         takeover_layer(perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions),
                        TAKEOVER_BOOK.layers, min_fooled=30)
     with pytest.raises(ValueError, match="layers must be non-empty and each in measures_by_layer"):
@@ -187,9 +208,10 @@ def test_perturbation_table_holds_the_measures_of_every_set():
     assert (unperturbed.code_retention == 1).all() and (unperturbed.n_fooled == 0).all()
     assert unperturbed.readout_adversarial_fooled.isna().all()  # None becomes NaN in the table
     assert table.readout_adversarial_fooled_low.dtype == float
-    # Three of three fooled inputs read as adversarial at "deep" is no clear majority (Wilson low 0.44).
+    # Three of three fooled inputs read as adversarial at "deep" is no clear majority (Wilson low 0.44),
+    # nor clearly short of one: undecided.
     assert metrics.wilson_interval(3, 3)[0] < 0.5
-    assert takeover_layers(table, min_fooled=3) == {("pgd", 0.0): None, ("pgd", 0.1): "none"}
+    assert takeover_layers(table, min_fooled=3) == {("pgd", 0.0): None, ("pgd", 0.1): "undecided"}
     with pytest.raises(ValueError, match=r"perturbed_codes must hold the codes of every \(attack, epsilon\)"):
         perturbation_table(BOOK, CLEAN, {("pgd", 0.1): PERTURBED}, sweep)
 
