@@ -51,8 +51,8 @@ from helpers.io import REPO_ROOT
 from helpers.statistics import support_interval
 
 __all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "interval",
-           "lesson_findings", "lesson_prose", "quote_matches", "quote_texts", "quoted_text", "resolve",
-           "support"]
+           "lesson_findings", "lesson_prose", "quote_matches", "quote_precision_supported", "quote_texts",
+           "quoted_text", "resolve", "support"]
 
 FINDINGS_DIR = REPO_ROOT / "tests" / "claims"
 """One module per lesson, `<lesson>.py`, whose `findings(results)` declares what its text states."""
@@ -103,7 +103,8 @@ def interval(claim: Mapping[str, Any], results: Any) -> tuple[float, float] | No
 def evaluate(claim: Mapping[str, Any], results: Any) -> bool:
     """Whether a recorded claim holds on `results`.
 
-    ``>``: left > right + margin; ``<``: left < right - margin (``>=`` and ``<=`` alike);
+    ``>``: left > right + margin; ``<``: left < right - margin (``>=`` and ``<=`` alike; a negative
+    margin allows the stated amount the other way: "at most a quarter step further" is ``<`` with -0.25);
     ``==``: equal; ``~=``: |left - right| <= margin; ``in``: left is one of the values in right.
     A value that is missing (null) makes a comparison false. Where either side has support in
     `results` (see `support`), a numeric claim holds only when the whole interval of left - right
@@ -143,11 +144,15 @@ def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
 
 
 def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
-    """The texts that state a quote's value: printed with its format, then with one unit of the last
-    printed digit less and more (a rerun may move a value across a rounding boundary).
+    """The texts that state a quote's value: printed with its format, then every other printed value
+    within one unit of the last printed digit of it (a rerun may move a value across a rounding
+    boundary) or, where the value has support, of its 95% interval (a rerun may land anywhere in it).
 
     >>> quote_texts({"pointer": "/share", "format": "{:.1%}"}, {"share": 0.8534})
     ['85.3%', '85.2%', '85.4%']
+    >>> quote_texts({"pointer": "/share", "format": "{:.0%}"},
+    ...             {"share": 0.8534, "support": {"/share": {"interval": [0.83, 0.87]}}})
+    ['85%', '82%', '83%', '84%', '86%', '87%', '88%']
     """
     value = resolve(results, quote["pointer"])
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
@@ -158,10 +163,41 @@ def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
         return [text]
     number = match.group().replace("−", "-")
     decimals = len(number.split(".")[1]) if "." in number else 0
-    printed = float(number.replace(",", ""))
+    unit, scale = 10.0 ** -decimals, 100.0 if "%" in quote["format"] else 1.0
+    printed = round(float(number.replace(",", "")) / unit)
+    low, high = _quote_interval(quote, results) or (value, value)
+    first, last = round(low * scale / unit), round(high * scale / unit)
+    steps = range(min(printed, first) - 1, max(printed, last) + 2)
     comma = "," if "," in number else ""
-    return [text] + [text[:match.start()] + f"{printed + step * 10.0 ** -decimals:{comma}.{decimals}f}"
-                     + text[match.end():] for step in (-1, 1)]
+    others = [text[:match.start()] + f"{step * unit:{comma}.{decimals}f}" + text[match.end():]
+              for step in steps if step != printed]
+    return [text] + others
+
+
+def _quote_interval(quote: Mapping[str, Any], results: Any) -> tuple[float, float] | None:
+    """The 95% interval of a quoted value, where it has support."""
+    found = support(results, quote["pointer"])
+    return None if found is None else support_interval(found)
+
+
+def quote_precision_supported(quote: Mapping[str, Any], results: Any) -> bool:
+    """Whether a quote prints no more digits than its uncertainty supports: one unit of its last digit is
+    at least a twentieth of its 95% interval (always, for a value without support).
+
+    >>> quote = {"pointer": "/share", "format": "{:.1%}"}
+    >>> quote_precision_supported(quote, {"share": 0.8534, "support": {"/share": {"interval": [0.81, 0.89]}}})
+    False
+    >>> quote_precision_supported({**quote, "format": "{:.0%}"},
+    ...                           {"share": 0.8534, "support": {"/share": {"interval": [0.81, 0.89]}}})
+    True
+    """
+    ends = _quote_interval(quote, results)
+    if ends is None:
+        return True
+    match = _NUMBER.search(quote["format"].format(resolve(results, quote["pointer"])))
+    decimals = len(match.group().split(".")[1]) if match and "." in match.group() else 0
+    scale = 100.0 if "%" in quote["format"] else 1.0
+    return 10.0 ** -decimals * (1 + 1e-9) >= (ends[1] - ends[0]) * scale / 20
 
 
 def quoted_text(quote: Mapping[str, Any], results: Any, prose: str) -> str | None:
@@ -209,8 +245,8 @@ class Claims:
         """Record the claim "`left` `op` `right`" (pointers or values, see `evaluate`); return if it holds."""
         if op not in OPERATORS:
             raise ValueError(f"op must be one of {OPERATORS}, got {op!r}.")
-        if not margin >= 0:
-            raise ValueError(f"margin must be >= 0, got {margin!r}.")
+        if not math.isfinite(margin) or (op == "~=" and margin < 0):
+            raise ValueError(f"margin must be a finite number (>= 0 for '~='), got {margin!r}.")
         claim = {"statement": statement, "left": left, "op": op, "right": right, "margin": margin}
         claim["holds"] = evaluate(claim, self.results)
         claim["interval"] = interval(claim, self.results)

@@ -67,14 +67,14 @@ def bootstrap_support(
     """Bootstrap replicates of every number in ``measure(rows)`` (a number, or dicts of them), keyed by the
     JSON pointer `prefix` + its path: the numbers computed on `n_resamples` resamples of the `n` sampled
     inputs (rows drawn with replacement; the same `seed` draws the same rows, which pairs measures of one
-    sample). Replicates are rounded to 4 decimals; a number the measure leaves out or sets to None on a
+    sample). Replicates are rounded to 3 decimals; a number the measure leaves out or sets to None on a
     resample is None there.
     """
     check_int(n, "n", minimum=2)
     rows = _resampled_rows(n, n_resamples, 0.95, seed)
     replicates = [_numbers(measure(r), prefix) for r in rows]
     pointers = dict.fromkeys(p for numbers in replicates for p in numbers)
-    return {p: [None if numbers.get(p) is None else round(numbers[p], 4) for numbers in replicates]
+    return {p: [None if numbers.get(p) is None else round(numbers[p], 3) for numbers in replicates]
             for p in pointers}
 
 

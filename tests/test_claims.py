@@ -52,6 +52,12 @@ def test_every_finding_and_quote_of_the_lesson_holds_on_its_committed_results(le
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_quotes_print_no_more_digits_than_their_uncertainty_supports(lesson) -> None:
+    found = findings(lesson)
+    assert [q["text"] for q in found.quotes if not claims.quote_precision_supported(q, found.results)] == []
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
 def test_no_number_in_the_prose_is_quoted_unchecked(lesson) -> None:
     found, text = findings(lesson), claims.lesson_prose(lesson)
     declared = {claims.quoted_text(q, found.results, text) for q in found.quotes}
@@ -101,8 +107,11 @@ def test_claims_compare_with_margins_and_operators() -> None:
     assert c.compare("takeover deep", "/layer", "in", ["conv3", "fc"])
     assert not c.compare("missing value is not above", "/none", ">", 0.0)
     assert [x["holds"] for x in c.claims] == [True, False, True, True, False, True, False]
+    assert c.compare("a at most a tenth above b", "/a", "<", "/b", margin=-0.1)
     with pytest.raises(ValueError, match="op must be one of"):
         c.compare("bad", "/a", "!=", "/b")
+    with pytest.raises(ValueError, match="margin must be a finite number"):
+        c.compare("bad", "/a", "~=", "/b", margin=-0.1)
     with pytest.raises(KeyError, match="pointer '/c' names nothing"):
         claims.resolve(results_, "/c")
 
