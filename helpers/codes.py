@@ -94,12 +94,14 @@ class LayerCodebook:
         return metrics.node_sharing(self.class_counts(layer))
 
     def measures(
-        self, codes: dict[str, np.ndarray], labels: np.ndarray, predictions: np.ndarray | None = None
+        self, codes: dict[str, np.ndarray], labels: np.ndarray, predictions: np.ndarray | None = None,
+        chance: bool = True,
     ) -> dict[str, dict[str, Any]]:
-        """`metrics.layer_measures` of `codes` for every layer, node labels from the fit set."""
+        """`metrics.layer_measures` of `codes` for every layer, node labels from the fit set (without
+        the chance level when `chance` is False)."""
         return {
             layer: metrics.layer_measures(self.fit_codes[layer], self.fit_labels, codes[layer],
-                                          labels, self.n_nodes, self.n_classes, predictions)
+                                          labels, self.n_nodes, self.n_classes, predictions, chance)
             for layer in self.layers
         }
 

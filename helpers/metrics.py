@@ -320,11 +320,13 @@ def layer_measures(
     n_nodes: int,
     n_classes: int,
     predictions: Any = None,
+    chance: bool = True,
 ) -> dict[str, float | list]:
     """Return all measures of one layer as a flat JSON-serializable dict.
 
     Node labels come from the fit codes; every other measure uses the test codes.
-    ``homogeneity_index_chance`` is `homogeneity_chance` of the test codes (default shuffles).
+    ``homogeneity_index_chance`` is `homogeneity_chance` of the test codes (default shuffles); with
+    ``chance=False`` it is left out (it takes most of the time, when measured on many resamples).
     ``readout_agreement`` (readout vs. the network's ``predictions``) is present only
     when ``predictions`` is given.
     """
@@ -333,7 +335,7 @@ def layer_measures(
     predicted = node_labels[test_codes]
     measures: dict[str, float | list] = {
         "homogeneity_index": homogeneity_index(test_codes, test_labels),
-        "homogeneity_index_chance": homogeneity_chance(test_codes, test_labels),
+        **({"homogeneity_index_chance": homogeneity_chance(test_codes, test_labels)} if chance else {}),
         "nmi": normalized_mutual_information(test_codes, test_labels),
         **code_diversity(test_codes, n_nodes),
         **class_node_occupancy(test_codes, test_labels, n_classes),

@@ -72,7 +72,7 @@ PROFILE_PARAMETERS: dict[str, dict[str, Any]] = {
         "family_name": "smoke",
         "restarts": 2,
         "restart_steps": 3,
-        "n_resamples": 200,
+        "n_resamples": 100,
         "n_per_digit": 20,
         "n_folds": 3,
         "adv_n_train": 1000,

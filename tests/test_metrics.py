@@ -293,6 +293,8 @@ def test_layer_measures_bundle():
 
     without = layer_measures(fit_codes, fit_labels, test_codes, test_labels, 5, 3)
     assert "readout_agreement" not in without
+    lean = layer_measures(fit_codes, fit_labels, test_codes, test_labels, 5, 3, predictions, chance=False)
+    assert lean == {key: value for key, value in out.items() if key != "homogeneity_index_chance"}
 
 
 # --- SOM quality and adversarial comparisons --------------------------------------------------
