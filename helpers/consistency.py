@@ -28,6 +28,7 @@ from helpers import metrics
 from helpers.checks import check_finite, check_int
 
 __all__ = [
+    "consistency_per_input",
     "cosine_similarity",
     "equal_bit_share",
     "layer_consistency",
@@ -115,7 +116,8 @@ def layer_consistency(
     clean_codes: Mapping[str, Any] | None = None,
     twin_codes: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Per layer of `clean`, the mean over inputs of each measure between `clean` and `twin`.
+    """Per layer of `clean`, the mean over inputs of each measure between `clean` and `twin`
+    (the means of `consistency_per_input`).
 
     Besides the three measures above, ``mean_squared_gap`` is the mean over inputs and units of
     (clean - twin)^2, the quantity consistency-regularized training penalizes, and
@@ -131,6 +133,21 @@ def layer_consistency(
     {'cosine_similarity': 1.0, 'topk_overlap': 1.0, 'equal_bit_share': 1.0, 'mean_squared_gap': 2.5, \
 'mean_squared_activation': 2.5}
     """
+    per_input = consistency_per_input(clean, twin, k, clean_codes, twin_codes)
+    return {layer: {name: float(values.mean()) for name, values in measures.items()}
+            for layer, measures in per_input.items()}
+
+
+def consistency_per_input(
+    clean: Mapping[str, Any],
+    twin: Mapping[str, Any],
+    k: int | Mapping[str, int],
+    clean_codes: Mapping[str, Any] | None = None,
+    twin_codes: Mapping[str, Any] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """`layer_consistency`'s measures before the mean over inputs: one value per input (the squared gap
+    and activation averaged over the layer's units; ``code_retention`` 1.0 where the code is kept), so
+    that their uncertainty can be resampled over the inputs."""
     if not clean or set(clean) != set(twin):
         raise ValueError(f"clean and twin must hold the same non-empty set of layers, "
                          f"got {sorted(clean)!r} and {sorted(twin)!r}.")
@@ -150,17 +167,19 @@ def layer_consistency(
         except ValueError as error:
             raise ValueError(f"at layer {layer!r}: {error}") from None
         results[layer] = {
-            "cosine_similarity": float(cosine_similarity(a, b).mean()),
-            "topk_overlap": float(overlap.mean()),
-            "equal_bit_share": float(equal_bit_share(a, b).mean()),
-            "mean_squared_gap": float(((a - b) ** 2).mean()),
-            "mean_squared_activation": float((a ** 2).mean()),
+            "cosine_similarity": cosine_similarity(a, b),
+            "topk_overlap": overlap,
+            "equal_bit_share": equal_bit_share(a, b),
+            "mean_squared_gap": ((a - b) ** 2).mean(1),
+            "mean_squared_activation": (a ** 2).mean(1),
         }
         if clean_codes is not None and layer in clean_codes:
             if len(clean_codes[layer]) != len(a):
                 raise ValueError(f"clean_codes[{layer!r}] must have one code per input ({len(a)}), "
                                  f"got {len(clean_codes[layer])}.")
-            results[layer]["code_retention"] = metrics.code_retention(clean_codes[layer], twin_codes[layer])
+            metrics.code_retention(clean_codes[layer], twin_codes[layer])          # checks the codes
+            kept = np.asarray(clean_codes[layer]) == np.asarray(twin_codes[layer])
+            results[layer]["code_retention"] = kept.astype(float)
     return results
 
 

@@ -24,12 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from helpers import attacks, perturbation
+from helpers import attacks, metrics, perturbation
 from helpers.checks import check_choice
 from helpers.codes import fit_codebook
-from helpers.training import CHECKPOINT_DIR, TrainConfig, evaluate, load_or_train, training_accuracy
+from helpers.data import load_split
+from helpers.models import predict_logits
+from helpers.statistics import SUPPORT_RESAMPLES, bootstrap_support
+from helpers.training import CHECKPOINT_DIR, TrainConfig, load_or_train, training_accuracy
 
 __all__ = ["FAMILIES", "LEVERS", "WONG_MNIST", "Member", "Probe", "assess", "model_family", "train_missing"]
 
@@ -159,7 +163,8 @@ class Probe:
 
 
 def assess(
-    member: Member, probe: Probe, device: torch.device | None = None, cache_dir: Path = CHECKPOINT_DIR
+    member: Member, probe: Probe, device: torch.device | None = None, cache_dir: Path = CHECKPOINT_DIR,
+    n_resamples: int = SUPPORT_RESAMPLES,
 ) -> dict[str, Any]:
     """Train (or load) one member and measure it on `probe`; a JSON-ready record.
 
@@ -172,7 +177,12 @@ def assess(
     - ``layers``: per layer, the homogeneity index of the test codes with its chance level, the
       readout accuracy, and the share of PGD-fooled inputs (at the largest budget, among the
       attacked images the model gets right) read as their adversarial class, with its 95% interval;
-      ``takeover_layer`` as in lesson 05 (None with fewer than `min_fooled` fooled).
+      ``takeover_layer`` as in lesson 05 (None with fewer than `min_fooled` fooled);
+    - ``support``: bootstrap replicates (`n_resamples`) of the test accuracy (over the test set), the
+      robust and FGSM accuracies (over the attacked images), the index and readout accuracy (over the
+      code images) and the readout of the fooled inputs, keyed by JSON pointer within the record. Every
+      member resamples the same images with the same rows (seed `probe.seed`), so two members' numbers
+      compare paired; the fooled inputs differ between members, and their readouts compare unpaired.
     """
     cached = member.config.checkpoint_path(cache_dir).exists()
     model, record = load_or_train(member.config, cache_dir=cache_dir, device=device, progress=False)
@@ -181,13 +191,14 @@ def assess(
                             num_iteration=probe.som_iterations, pool_size=probe.pool_size,
                             seed=probe.seed, progress=False)
     y_test = probe.y_test.numpy()
-    clean = codebook.measures(codebook.encode(model, probe.x_test), y_test)
+    test_codes = codebook.encode(model, probe.x_test)
+    clean = codebook.measures(test_codes, y_test)
     trained = training_accuracy(model, member.config, n_max=5000)
-    robust = {eps: float(attacks.robust_inputs(model, probe.x_attack, probe.y_attack, eps,
-                                               steps=probe.pgd_steps, seed=probe.seed).mean())
-              for eps in probe.epsilons}
-    fgsm = {eps: evaluate(model, attacks.fgsm(model, probe.x_attack, probe.y_attack, eps),
-                          probe.y_attack)["accuracy"] for eps in probe.epsilons}
+    x_attack, y_attack = probe.x_attack, probe.y_attack
+    robust = {f"{eps:g}": attacks.robust_inputs(model, x_attack, y_attack, eps, steps=probe.pgd_steps,
+                                               seed=probe.seed).astype(float) for eps in probe.epsilons}
+    fgsm = {f"{eps:g}": _correct(model, attacks.fgsm(model, x_attack, y_attack, eps), y_attack)
+            for eps in probe.epsilons}
     x_right, y_right = attacks.correctly_classified(model, probe.x_attack, probe.y_attack)
     key = ("pgd", max(probe.epsilons))
     sweep = attacks.attack_sweep(model, x_right, y_right, attacks=key[:1], epsilons=key[1:],
@@ -204,6 +215,10 @@ def assess(
                                                                "readout_adversarial_fooled_high")}}
               for layer in codebook.layers}
     test_accuracy = record["test_accuracy"]
+    x_all, y_all = load_split(member.config.dataset, train=False)
+    support = _support(codebook, _correct(model, x_all, y_all), robust, fgsm, test_codes, y_test,
+                       (codes_right, codes_fooling, y_right.numpy(), sweep.predictions[key].numpy()), probe,
+                       n_resamples)
     return {
         "name": member.name,
         "lever": member.lever,
@@ -215,12 +230,54 @@ def assess(
         "accuracy": {"train_trained_labels": trained["trained_labels"],
                      "train_true_labels": trained["true_labels"],
                      "test": test_accuracy, "gap": trained["trained_labels"] - test_accuracy},
-        "robust_accuracy": {f"{eps:g}": value for eps, value in robust.items()},
-        "fgsm_accuracy": {f"{eps:g}": value for eps, value in fgsm.items()},
+        "robust_accuracy": {eps: float(value.mean()) for eps, value in robust.items()},
+        "fgsm_accuracy": {eps: float(value.mean()) for eps, value in fgsm.items()},
         "takeover_epsilon": key[1],
         "n_fooled": int(sweep.fooled(*key).sum()),
         "takeover_layer": perturbation.takeover_layer(moved, codebook.layers, probe.min_fooled),
         "layers": layers,
         **({"record_robust_accuracy": record["robust_accuracy"]} if "robust_accuracy" in record else {}),
+        "support": support,
     }
+
+
+def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """1.0 where the model classifies an input right, else 0.0."""
+    return (predict_logits(model, x).argmax(1) == y).numpy().astype(float)
+
+
+def _support(
+    codebook: Any, test_correct: np.ndarray, robust: dict[str, np.ndarray], fgsm: dict[str, np.ndarray],
+    test_codes: dict[str, np.ndarray], y_test: np.ndarray, fooling: tuple, probe: Probe, n_resamples: int,
+) -> dict[str, list]:
+    """`assess`'s bootstrap replicates, over the test set, the attacked images, the code images and the
+    fooled inputs (``fooling``: clean and perturbed codes, true and predicted classes of the inputs the
+    model got right)."""
+    def over_attacked(rows: np.ndarray) -> dict:
+        return {"robust_accuracy": {eps: v[rows].mean() for eps, v in robust.items()},
+                "fgsm_accuracy": {eps: v[rows].mean() for eps, v in fgsm.items()}}
+
+    def over_codes(rows: np.ndarray) -> dict:
+        return {"layers": {layer: {"homogeneity_index": metrics.homogeneity_index(codes[rows], y_test[rows]),
+                                   "readout_accuracy": float(np.mean(codebook.readout(layer, codes[rows])
+                                                                     == y_test[rows]))}
+                           for layer, codes in test_codes.items()}}
+
+    clean, perturbed, labels, predictions = fooling
+
+    def over_fooled(rows: np.ndarray) -> dict:
+        moved = perturbation.perturbation_measures(
+            codebook, {layer: c[rows] for layer, c in clean.items()},
+            {layer: c[rows] for layer, c in perturbed.items()}, labels[rows], predictions[rows],
+            probe.min_fooled, chance=False)
+        return {"layers": {layer: {"readout_adversarial_fooled": m["readout_adversarial_fooled"]}
+                           for layer, m in moved.items()}}
+
+    support = bootstrap_support(lambda rows: {"accuracy": {"test": test_correct[rows].mean()}},
+                                len(test_correct), n_resamples=n_resamples, seed=probe.seed)
+    support |= bootstrap_support(over_attacked, len(probe.y_attack), n_resamples=n_resamples, seed=probe.seed)
+    support |= bootstrap_support(over_codes, len(y_test), n_resamples=n_resamples, seed=probe.seed)
+    if len(labels) >= 2:
+        support |= bootstrap_support(over_fooled, len(labels), n_resamples=n_resamples, seed=probe.seed)
+    return support
 

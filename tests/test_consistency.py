@@ -189,3 +189,18 @@ def test_unit_class_agreement_refuses_bad_labels_and_top():
         unit_class_agreement(acts, acts, [0, 1, 2, 3], top=0)
     with pytest.raises(ValueError, match="clean_acts and twin_acts must have the same shape"):
         unit_class_agreement(acts, np.ones((4, 3)), [0, 1, 2, 3], top=2)
+
+
+def test_consistency_per_input_gives_one_value_per_input_whose_means_are_the_layer_measures():
+    from helpers.consistency import consistency_per_input, layer_consistency
+
+    rng = np.random.default_rng(0)
+    clean = {"fc": np.maximum(rng.normal(size=(7, 12)), 0)}
+    twin = {"fc": np.maximum(clean["fc"] + rng.normal(scale=0.5, size=(7, 12)), 0)}
+    codes_clean, codes_twin = {"fc": np.array([0, 1, 2, 3, 4, 5, 6])}, {"fc": np.array([0, 1, 9, 3, 9, 5, 9])}
+    per_input = consistency_per_input(clean, twin, 3, codes_clean, codes_twin)["fc"]
+    assert all(values.shape == (7,) for values in per_input.values())
+    assert list(per_input["code_retention"]) == [1, 1, 0, 1, 0, 1, 0]
+    means = layer_consistency(clean, twin, 3, codes_clean, codes_twin)["fc"]
+    assert means == pytest.approx({name: values.mean() for name, values in per_input.items()})
+    assert means["mean_squared_gap"] == pytest.approx(((clean["fc"] - twin["fc"]) ** 2).mean())
