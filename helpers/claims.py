@@ -240,6 +240,7 @@ class Claims:
         self.claims: list[dict[str, Any]] = []
         self.quotes: list[dict[str, Any]] = []
         self.constants: list[dict[str, str]] = []
+        self.unsupported: list[dict[str, str]] = []
 
     def compare(self, statement: str, left: Any, op: str, right: Any, margin: float = 0.0) -> bool:
         """Record the claim "`left` `op` `right`" (pointers or values, see `evaluate`); return if it holds."""
@@ -262,6 +263,20 @@ class Claims:
     def constant(self, text: str, reason: str) -> None:
         """Record a number the prose prints that is not a result (a parameter, a textbook value)."""
         self.constants.append({"text": text, "reason": reason})
+
+    def without_support(self, pattern: str, reason: str) -> None:
+        """Declare that the values whose pointers match `pattern` (a regular expression) are compared
+        without statistical support, and why (a count, a chance level, an end of an interval...)."""
+        re.compile(pattern)
+        self.unsupported.append({"pattern": pattern, "reason": reason})
+
+    def lacking_support(self) -> list[str]:
+        """Pointers of numeric claims that have no support and match no `without_support` pattern."""
+        numeric = [claim for claim in self.claims if claim["op"] in (">", "<", ">=", "<=", "~=")]
+        pointers = {claim[side] for claim in numeric for side in ("left", "right")
+                    if isinstance(claim[side], str) and claim[side].startswith("/")}
+        return sorted(p for p in pointers if support(self.results, p) is None
+                      and not any(re.search(u["pattern"], p) for u in self.unsupported))
 
     def as_dict(self) -> dict[str, Any]:
         """The record for `results["claims"]`."""

@@ -216,7 +216,8 @@ def assess(
               for layer in codebook.layers}
     test_accuracy = record["test_accuracy"]
     x_all, y_all = load_split(member.config.dataset, train=False)
-    support = _support(codebook, _correct(model, x_all, y_all), robust, fgsm, test_codes, y_test,
+    support = _support(codebook, _correct(model, x_all, y_all), trained["trained_labels"], robust, fgsm,
+                       test_codes, y_test,
                        (codes_right, codes_fooling, y_right.numpy(), sweep.predictions[key].numpy()), probe,
                        n_resamples)
     return {
@@ -247,10 +248,12 @@ def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.nda
 
 
 def _support(
-    codebook: Any, test_correct: np.ndarray, robust: dict[str, np.ndarray], fgsm: dict[str, np.ndarray],
-    test_codes: dict[str, np.ndarray], y_test: np.ndarray, fooling: tuple, probe: Probe, n_resamples: int,
+    codebook: Any, test_correct: np.ndarray, train_accuracy: float, robust: dict[str, np.ndarray],
+    fgsm: dict[str, np.ndarray], test_codes: dict[str, np.ndarray], y_test: np.ndarray, fooling: tuple,
+    probe: Probe, n_resamples: int,
 ) -> dict[str, list]:
-    """`assess`'s bootstrap replicates, over the test set, the attacked images, the code images and the
+    """`assess`'s bootstrap replicates, over the test set (test accuracy, and the gap to the accuracy on the
+    model's own training images, which are not a sample), the attacked images, the code images and the
     fooled inputs (``fooling``: clean and perturbed codes, true and predicted classes of the inputs the
     model got right)."""
     def over_attacked(rows: np.ndarray) -> dict:
@@ -273,8 +276,11 @@ def _support(
         return {"layers": {layer: {"readout_adversarial_fooled": m["readout_adversarial_fooled"]}
                            for layer, m in moved.items()}}
 
-    support = bootstrap_support(lambda rows: {"accuracy": {"test": test_correct[rows].mean()}},
-                                len(test_correct), n_resamples=n_resamples, seed=probe.seed)
+    def over_test(rows: np.ndarray) -> dict:
+        test = test_correct[rows].mean()
+        return {"accuracy": {"test": test, "gap": train_accuracy - test}}
+
+    support = bootstrap_support(over_test, len(test_correct), n_resamples=n_resamples, seed=probe.seed)
     support |= bootstrap_support(over_attacked, len(probe.y_attack), n_resamples=n_resamples, seed=probe.seed)
     support |= bootstrap_support(over_codes, len(y_test), n_resamples=n_resamples, seed=probe.seed)
     if len(labels) >= 2:

@@ -70,20 +70,20 @@ def bootstrap_support(
     sample), centred on the number of the whole sample. The centring removes the bootstrap's bias and keeps
     its spread: a resample repeats about a third of its inputs, which lowers entropies such as the
     homogeneity index (here by about 0.01), while a mean is left as it is. Replicates are rounded to 3
-    decimals; a number the measure leaves out or sets to None on a resample (or on the whole sample) is None
-    there.
+    decimals; a number the measure leaves out or sets to None on a resample is None there, and one that is
+    None on the whole sample has no support.
     """
     check_int(n, "n", minimum=2)
     rows = _resampled_rows(n, n_resamples, 0.95, seed)
     whole = _numbers(measure(np.arange(n)), prefix)
     replicates = [_numbers(measure(r), prefix) for r in rows]
     support = {}
-    for pointer in dict.fromkeys(p for numbers in replicates for p in numbers):
+    for pointer in (p for p, value in whole.items() if value is not None):
         values = np.array([np.nan if numbers.get(pointer) is None else numbers[pointer]
                            for numbers in replicates])
-        if whole.get(pointer) is not None and np.isfinite(values).any():
+        if np.isfinite(values).any():
             values += whole[pointer] - np.nanmean(values)
-        support[pointer] = [None if np.isnan(v) else round(float(v), 3) for v in values]
+            support[pointer] = [None if np.isnan(v) else round(float(v), 3) for v in values]
     return support
 
 

@@ -133,3 +133,18 @@ def test_prose_numbers_skip_code_links_and_versions(tmp_path) -> None:
     nbformat.write(new_notebook(cells=[new_markdown_cell(text + " `eps=0.3`\n```\n0.5\n```")]),
                    tmp_path / "lesson.ipynb")
     assert prose_numbers(claims.lesson_prose(tmp_path / "lesson.ipynb")) == {"0.42", "98%"}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_every_compared_value_has_its_support_or_a_reason_for_none(lesson) -> None:
+    found = findings(lesson)
+    assert found.lacking_support() == []
+    assert all(u["reason"] for u in found.unsupported)
+
+
+def test_a_value_without_support_must_be_declared() -> None:
+    c = claims.Claims({"a": 0.3, "b": 0.1, "support": {"/a": [0.29, 0.3, 0.31]}})
+    c.compare("a above b", "/a", ">", "/b")
+    assert c.lacking_support() == ["/b"]
+    c.without_support("^/b$", "a constant of the setup")
+    assert c.lacking_support() == []

@@ -75,6 +75,22 @@ def test_assess_reports_every_measure_in_range(assessed):
     assert report["takeover_layer"] in [None, "none", *report["layers"]]
 
 
+def test_assess_stores_the_support_of_its_numbers_centred_on_them(assessed):
+    from helpers.claims import resolve
+    from helpers.statistics import support_interval
+
+    _, probe, report, _ = assessed
+    support = report["support"]
+    assert {"/accuracy/test", "/accuracy/gap", "/robust_accuracy/0.3", "/fgsm_accuracy/0.05",
+            "/layers/fc/homogeneity_index", "/layers/conv1/readout_accuracy"} <= set(support)
+    for pointer, replicates in support.items():
+        assert len(replicates) == 200
+        value = resolve(report, pointer)
+        assert np.mean([r for r in replicates if r is not None]) == pytest.approx(value, abs=2e-3), pointer
+    low, high = support_interval(support["/robust_accuracy/0.05"])
+    assert low <= report["robust_accuracy"]["0.05"] <= high and high - low < 0.5
+
+
 def test_robust_accuracy_never_exceeds_clean_accuracy_on_the_attacked_images(assessed):
     member, probe, report, cache = assessed
     from helpers.training import load_or_train

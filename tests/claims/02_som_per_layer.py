@@ -100,4 +100,13 @@ def findings(results: dict[str, Any]) -> Claims:
             compare(f"relative quantization error higher at {shallow} than at {deep_layer}",
                     f"/layers/{shallow}/relative_quantization_error", ">",
                     f"/layers/{deep_layer}/relative_quantization_error", margin=0.1)
+    # values compared without statistical support, and why
+    claims.without_support(r"/features$",
+                           "a layer's size (a count)")
+    claims.without_support(r"_chance$",
+                           "a chance level: the mean over ten label shuffles")
+    claims.without_support(r"^/toy/",
+                           "the 2-D toy SOM on fixed points: no sample")
+    claims.without_support(r"^/helper_vs_minisom_max_difference$",
+                           "a numerical difference between two implementations")
     return claims

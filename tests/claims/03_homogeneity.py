@@ -136,4 +136,13 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("7 x 7 pooled pixels: well below the 4 x 4 pooled ones",
             "/exercise_pooled_pixels_7x7/homogeneity_index", "<", f"{S0}/{pooled}/homogeneity_index",
             margin=0.05)
+    # values compared without statistical support, and why
+    claims.without_support(r"_chance$",
+                           "a chance level: the mean over ten label shuffles")
+    claims.without_support(r"^/chance_range/",
+                           "the range of the chance levels")
+    claims.without_support(r"^/trained/std/",
+                           "the spread over the seeds itself")
+    claims.without_support(r"^/random_codes/",
+                           "a simulation of random codes, the illustration of the chance level")
     return claims

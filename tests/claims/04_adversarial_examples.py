@@ -91,4 +91,9 @@ def findings(results: dict[str, Any]) -> Claims:
             study.format("5_no_start"), margin=0.03)
     for text, reason in CONSTANTS:
         claims.constant(text, reason)
+    # values compared without statistical support, and why
+    claims.without_support(r"/perturbation_linf_mean$",
+                           "equal to the budget by construction")
+    claims.without_support(r"^/fgsm_by_hand_max_difference$",
+                           "a numerical difference between two implementations")
     return claims

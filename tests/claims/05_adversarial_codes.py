@@ -32,6 +32,17 @@ def findings(results: dict[str, Any]) -> Claims:
     for section in (clean_codes, distances_and_fit, readout_and_takeover, single_inputs, homogeneity,
                     sharing_vs_budget, named_budgets, budget_demo, quotes_and_constants):
         section(claims, results)
+    # values compared without statistical support, and why
+    claims.without_support(r"_chance$",
+                           "a chance level: the mean over ten label shuffles")
+    claims.without_support(r"_fooled_(low|high)$",
+                           "an end of a Wilson interval, itself the support of a share")
+    claims.without_support(r"/n_fooled$",
+                           "a count")
+    claims.without_support(r"^/budget_demo/",
+                           "one digit's path, described as one digit")
+    claims.without_support(r"/unrelated_mean_grid_distance$",
+                           "the reference distance between random pairs of inputs")
     return claims
 
 

@@ -159,4 +159,11 @@ def findings(results: dict[str, Any]) -> Claims:
     claims.quote("/detection/fc_codes_minus_bits/clean_vs_PGD/difference", "{:.2f}")
     claims.constant("95%", "the study's reported figures (better than 95% separation, over 95% detection)")
     claims.constant("0.5", "chance level of a two-way split and of a balanced detector")
+    # values compared without statistical support, and why
+    claims.without_support(r"distinct bit vectors$",
+                           "a count")
+    claims.without_support(r"^/fiedler/.*/sd$",
+                           "the spread over the 45 digit pairs itself")
+    claims.without_support(r"/fc_codes_minus_bits/.*/low$",
+                           "an end of a paired bootstrap interval, itself the support")
     return claims

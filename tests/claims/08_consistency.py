@@ -113,4 +113,13 @@ def findings(results: dict[str, Any]) -> Claims:
     claims.constant("0.2", "the budget ε of training and attacks (a parameter)")
     claims.constant("0.89", "the chance level of the homogeneity index "
                             "(the claims 'chance levels about 0.89' check it)")
+    # values compared without statistical support, and why
+    claims.without_support(r"_chance$",
+                           "a chance level: the mean over ten label shuffles")
+    claims.without_support(r"/logits_weight_norm$",
+                           "a property of the weights")
+    claims.without_support(r"/unit_class_agreement/",
+                           "a mean over the fc units and their top inputs, not over a sample of images")
+    claims.without_support(r"^/sweep_fc/",
+                           "a ratio of two models' means, each with its support")
     return claims
