@@ -47,12 +47,12 @@ from typing import Any
 
 import nbformat
 
-from helpers.io import REPO_ROOT
+from helpers.io import FIGURES_DIR, REPO_ROOT
 from helpers.statistics import support_interval
 
-__all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "interval",
-           "lesson_findings", "lesson_prose", "quote_matches", "quote_precision_supported", "quote_texts",
-           "quoted_text", "resolve", "support"]
+__all__ = ["FINDINGS_DIR", "OPERATORS", "Claims", "check_findings", "evaluate", "failed", "headline_prose",
+           "interval", "lesson_findings", "lesson_prose", "quote_matches", "quote_precision_supported",
+           "quote_texts", "quoted_text", "resolve", "series_results", "support"]
 
 FINDINGS_DIR = REPO_ROOT / "tests" / "claims"
 """One module per lesson, `<lesson>.py`, whose `findings(results)` declares what its text states."""
@@ -146,13 +146,14 @@ def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
 def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
     """The texts that state a quote's value: printed with its format, then every other printed value
     within one unit of the last printed digit of it (a rerun may move a value across a rounding
-    boundary) or, where the value has support, of its 95% interval (a rerun may land anywhere in it).
+    boundary) or, where the value has support, of its 95% interval (a rerun may land anywhere in it),
+    the closest to the value first.
 
     >>> quote_texts({"pointer": "/share", "format": "{:.1%}"}, {"share": 0.8534})
-    ['85.3%', '85.2%', '85.4%']
+    ['85.3%', '85.4%', '85.2%']
     >>> quote_texts({"pointer": "/share", "format": "{:.0%}"},
     ...             {"share": 0.8534, "support": {"/share": {"interval": [0.83, 0.87]}}})
-    ['85%', '82%', '83%', '84%', '86%', '87%', '88%']
+    ['85%', '86%', '84%', '87%', '83%', '88%', '82%']
     """
     value = resolve(results, quote["pointer"])
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
@@ -170,7 +171,7 @@ def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
     steps = range(min(printed, first) - 1, max(printed, last) + 2)
     comma = "," if "," in number else ""
     others = [text[:match.start()] + f"{step * unit:{comma}.{decimals}f}" + text[match.end():]
-              for step in steps if step != printed]
+              for step in sorted(steps, key=lambda step: abs(step * unit - value * scale)) if step != printed]
     return [text] + others
 
 
@@ -228,8 +229,29 @@ def _interval_text(claim: Mapping[str, Any], results: Any) -> str:
 def lesson_prose(notebook: Path) -> str:
     """The lesson's markdown, without code (fenced blocks, inline code) and link targets."""
     nb = nbformat.read(notebook, as_version=4)
-    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    return _prose("\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown"))
+
+
+def headline_prose(readme: Path) -> str:
+    """The README's headline section (between its ``site:headline`` markers), as `lesson_prose` reads text."""
+    text = Path(readme).read_text(encoding="utf-8")
+    start, end = text.index("<!-- site:headline -->"), text.index("<!-- /site:headline -->")
+    return _prose(re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text[start:end].replace("<!-- site:headline -->", "")))
+
+
+def _prose(text: str) -> str:
     return _LINK_TARGET.sub(" ", _INLINE_CODE.sub(" ", _FENCED.sub(" ", text)))
+
+
+def series_results(figures_dir: Path = FIGURES_DIR) -> dict[str, Any]:
+    """Every lesson's results under its name (``/03_homogeneity/trained/...``), with their support keyed
+    the same way, for findings that span the lessons: the README's headline (`tests/claims/readme.py`)."""
+    combined: dict[str, Any] = {"support": {}}
+    for path in sorted(Path(figures_dir).glob("*/results.json")):
+        results, lesson = json.loads(path.read_text()), path.parent.name
+        combined["support"] |= {f"/{lesson}{p}": v for p, v in results.pop("support", {}).items()}
+        combined[lesson] = results
+    return combined
 
 
 class Claims:

@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from helpers import claims
-from helpers.io import FIGURES_DIR
+from helpers.io import FIGURES_DIR, REPO_ROOT
 from helpers.run import discover
 
 LESSONS = discover()
@@ -148,3 +148,13 @@ def test_a_value_without_support_must_be_declared() -> None:
     assert c.lacking_support() == ["/b"]
     c.without_support("^/b$", "a constant of the setup")
     assert c.lacking_support() == []
+
+
+def test_the_readme_headline_holds_on_the_committed_results() -> None:
+    found = claims.lesson_findings("readme", claims.series_results())
+    prose = claims.headline_prose(REPO_ROOT / "README.md")
+    assert claims.failed(found.as_dict(), found.results, prose) == []
+    assert found.lacking_support() == []
+    declared = {claims.quoted_text(q, found.results, prose) for q in found.quotes}
+    declared |= {c["text"] for c in found.constants}
+    assert sorted(prose_numbers(prose) - {re.sub(r"\s", "", t).lstrip("-−") for t in declared if t}) == []

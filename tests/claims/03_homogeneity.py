@@ -129,8 +129,10 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("topographic errors of the control maps are below a tenth", "/max_topographic_error/controls",
             "<", 0.1)
     # Exercises
-    compare("conv1's index on the SOM-fit images is within about a hundredth of the test images'",
-            "/conv1_on_fit_images/homogeneity_index", "~=", f"{S0}/conv1/homogeneity_index", margin=0.02)
+    compare("conv1's index is lower on the SOM-fit images than on the test images",
+            "/conv1_on_fit_images/homogeneity_index", "<", f"{S0}/conv1/homogeneity_index")
+    compare("... by a few hundredths", "/conv1_on_fit_images/homogeneity_index", "~=",
+            f"{S0}/conv1/homogeneity_index", margin=0.06)
     compare("7 x 7 pooled pixels: above the unpooled pixels", "/exercise_pooled_pixels_7x7/homogeneity_index",
             ">", f"{S0}/pixels/homogeneity_index", margin=0.005)
     compare("7 x 7 pooled pixels: well below the 4 x 4 pooled ones",

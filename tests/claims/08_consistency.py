@@ -111,6 +111,7 @@ def findings(results: dict[str, Any]) -> Claims:
     # numbers the text prints that are not results
     claims.constant("0.1", "a consistency weight λ of the sweep (a parameter)")
     claims.constant("0.2", "the budget ε of training and attacks (a parameter)")
+    claims.constant("95%", "the confidence level of the intervals")
     claims.constant("0.89", "the chance level of the homogeneity index "
                             "(the claims 'chance levels about 0.89' check it)")
     # values compared without statistical support, and why

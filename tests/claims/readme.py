@@ -1,0 +1,149 @@
+"""The README headline's findings: what it states about the lessons' results, checked by tests/test_claims.py
+on `helpers.claims.series_results` (every lesson's results under its name, with their support)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers.claims import Claims
+
+HOMOGENEITY = "/03_homogeneity"
+CODES = "/05_adversarial_codes"
+FAMILY = "/06_generalization_vs_vulnerability/models"
+BITS = "/07_relu_bitvectors"
+CONSISTENCY = "/08_consistency/models"
+RECIPE, PLAIN = "FGSM-RS, ε = 0.3", "plain FGSM, ε = 0.3"
+
+
+def findings(results: dict[str, Any]) -> Claims:
+    """The findings and quotes of the README's headline, on every lesson's results."""
+    claims = Claims(results)
+    for section in (homogeneity, adversarial_codes, family, bit_vectors, consistency):
+        section(claims, results)
+    claims.without_support(r"_chance$|/chance_range/", "a chance level: the mean over ten label shuffles")
+    claims.without_support(r"/relations/", "a rank correlation over the models, or an end of its interval")
+    claims.without_support(r"/sweep_fc/", "a ratio of two models' means, each with its support")
+    return claims
+
+
+def homogeneity(claims: Claims, results: dict[str, Any]) -> None:
+    """Lesson 03: the fall of the index with depth, learned; the shallow end, not."""
+    compare = claims.compare
+    trained, untrained = f"{HOMOGENEITY}/trained/mean", f"{HOMOGENEITY}/untrained/mean"
+    claims.quote(f"{trained}/conv1/homogeneity_index", "{:.1f}")
+    claims.quote(f"{trained}/fc/homogeneity_index", "{:.2f}")
+    claims.quote(f"{HOMOGENEITY}/chance_range/min", "{:.1f}")
+    for layer in ("fc", "logits"):
+        compare(f"about 0.03 at {layer}", f"{trained}/{layer}/homogeneity_index", "<", 0.05)
+    compare("the index falls from conv1 to fc", f"{trained}/fc/homogeneity_index", "<",
+            f"{trained}/conv1/homogeneity_index", margin=0.3)
+    compare("the untrained network shows no such fall", f"{untrained}/fc/homogeneity_index", "~=",
+            f"{untrained}/conv1/homogeneity_index", margin=0.08)
+    compare("trained and untrained conv1 score the same, within two hundredths",
+            f"{trained}/conv1/homogeneity_index", "~=", f"{untrained}/conv1/homogeneity_index", margin=0.02)
+    compare("the pixels pooled like a conv layer score at least as high as conv1",
+            f"{trained}/pooled_pixels/homogeneity_index", ">=", f"{trained}/conv1/homogeneity_index")
+
+
+def adversarial_codes(claims: Claims, results: dict[str, Any]) -> None:
+    """Lesson 05: where the adversarial class takes over the codes, by the interval rule."""
+    compare = claims.compare
+
+    def takeover(attack: str, eps: float) -> str:
+        return f"{CODES}/attacks/{attack}/{eps:g}/takeover_layer"
+
+    compare("PGD at 0.3 fools every attacked digit", f"{CODES}/attacks/pgd/0.3/success_rate", ">", 0.99)
+    for eps in (0.1, 0.15, 0.2):
+        compare(f"PGD takes over at fc at {eps:g}", takeover("pgd", eps), "==", "fc")
+    for eps in (0.2, 0.3):
+        compare(f"FGSM takes over at fc at {eps:g}", takeover("fgsm", eps), "==", "fc")
+    compare("at the largest budget PGD's takeover is undecided", takeover("pgd", 0.3), "==", "undecided")
+    for layer in ("conv2", "conv3"):
+        compare(f"... between conv2 and conv3: {layer} is read adversarial by about half or more",
+                f"{CODES}/attacks/pgd/0.3/layers/{layer}/readout_adversarial_fooled_high", ">=", 0.5)
+    for attack in ("fgsm", "pgd"):
+        for eps in (0.1, 0.15, 0.2, 0.3):
+            compare(f"never in the pixels or at conv1 ({attack}, {eps:g})", takeover(attack, eps), "in",
+                    ["undecided", "conv2", "conv3", "fc", "logits", "none"])
+    compare("the margin predicts the budget far better than any sharing",
+            f"{CODES}/single_input_test/spearman_margin_vs_budget", ">", 0.7)
+    claims.without_support(r"_fooled_high$", "an end of a Wilson interval, itself the support of a share")
+    for text in ("0.1", "0.2", "0.3"):
+        claims.constant(text, "a budget epsilon (parameter)")
+
+
+def family(claims: Claims, results: dict[str, Any]) -> None:
+    """Lesson 06: the family's spans, conv1 and fc homogeneity, and the two models of equal accuracy."""
+    compare, models = claims.compare, results["06_generalization_vs_vulnerability"]["models"]
+    test = {name: f"{FAMILY}/{name}/accuracy/test" for name in models}
+    robust = {name: f"{FAMILY}/{name}/robust_accuracy/0.1" for name in models}
+    conv1 = {name: models[name]["layers"]["conv1"]["homogeneity_index"] for name in models}
+    spans = ((test, {name: m["accuracy"]["test"] for name, m in models.items()}),
+             (robust, {name: m["robust_accuracy"]["0.1"] for name, m in models.items()}))
+    for pointers, values in spans:                     # the family's lowest and highest
+        for name in (min(values, key=values.get), max(values, key=values.get)):
+            claims.quote(pointers[name], "{:.0%}")
+    claims.quote(f"{FAMILY}/{min(conv1, key=conv1.get)}/layers/conv1/homogeneity_index", "{:.2f}")
+    claims.quote(f"{FAMILY}/{max(conv1, key=conv1.get)}/layers/conv1/homogeneity_index", "{:.2f}")
+    claims.quote(f"{FAMILY}/standard/layers/conv1/homogeneity_index_chance", "{:.2f}")
+    relations = "/06_generalization_vs_vulnerability/relations"
+    for outcome in ("test accuracy", "robust accuracy, ε = 0.1"):
+        for key in ("rho", "low", "high"):
+            claims.quote(f"{relations}/homogeneity at fc/{outcome}/{key}", "{:.2f}")
+        compare(f"fc homogeneity goes with {outcome}: the interval lies below zero",
+                f"{relations}/homogeneity at fc/{outcome}/high", "<", 0.0)
+        compare(f"conv1 homogeneity relates to neither ({outcome})",
+                f"{relations}/homogeneity at conv1/{outcome}/low", "<", 0.0)
+        compare(f"conv1 homogeneity relates to neither ({outcome}) ",
+                f"{relations}/homogeneity at conv1/{outcome}/high", ">", 0.0)
+    compare("lesson 01's model and the recipe have the same test accuracy, within half a point",
+            test["standard"], "~=", test[RECIPE], margin=0.005)
+    claims.quote(test["standard"], "{:.1%}")
+    compare("nearly the same fc codes", f"{FAMILY}/{RECIPE}/layers/fc/homogeneity_index", "~=",
+            f"{FAMILY}/standard/layers/fc/homogeneity_index", margin=0.02)
+    compare("under PGD at 0.3 lesson 01's model keeps none", f"{FAMILY}/standard/robust_accuracy/0.3", "<",
+            0.01)
+    claims.quote(f"{FAMILY}/{RECIPE}/robust_accuracy/0.3", "{:.0%}")
+    claims.quote(f"{FAMILY}/{RECIPE}/robust_accuracy_restarts/0.3/accuracy", "{:.0%}")
+    claims.quote(f"{FAMILY}/{PLAIN}/fgsm_accuracy/0.3", "{:.0%}")
+    claims.quote(f"{FAMILY}/{PLAIN}/robust_accuracy/0.3", "{:.0%}")
+    claims.constant("0.89", "the chance level of lesson 06's indices (quoted from the standard model)")
+
+
+def bit_vectors(claims: Claims, results: dict[str, Any]) -> None:
+    """Lesson 07: the Fiedler split at fc and below it, and what the detectors detect."""
+    compare, fiedler = claims.compare, f"{BITS}/fiedler"
+    compare("fc splits the 45 pairs with a mean above 95%", f"{fiedler}/trained/fc/mean", ">", 0.95)
+    compare("fc: the worst pair above 90%", f"{fiedler}/trained/fc/min", ">", 0.9)
+    claims.quote(f"{fiedler}/trained/fc/mean", "{:.2f}")
+    claims.quote(f"{fiedler}/trained/fc/min", "{:.2f}")
+    for layer in ("conv1", "conv2", "conv3"):
+        compare(f"below fc the worst pair is near chance ({layer})", f"{fiedler}/trained/{layer}/min", "<",
+                0.6)
+    for layer in ("conv1", "conv2"):
+        compare(f"{layer} within five points of binarized pixels", f"{fiedler}/trained/{layer}/mean", "~=",
+                f"{fiedler}/pixels/mean", margin=0.05)
+    for task in ("clean_vs_PGD", "clean_vs_noise"):
+        for layer in ("conv1", "conv2", "conv3"):
+            compare(f"conv bits detect {task} over 95% ({layer})",
+                    f"{BITS}/detection/held_out/bits/{task}/{layer}", ">", 0.95)
+    claims.constant("95%", "the study's reported figure")
+
+
+def consistency(claims: Claims, results: dict[str, Any]) -> None:
+    """Lesson 08: the standard model's twins, and what the consistency term does."""
+    compare = claims.compare
+    standard, plain, strongest = (f"{CONSISTENCY}/{name}" for name in ("standard", "λ = 0", "λ = 10"))
+    claims.quote(f"{standard}/pgd_fooled", "{:.0%}")
+    claims.quote(f"{standard}/consistency/PGD/fc/topk_overlap", "{:.2f}")
+    claims.quote(f"{standard}/consistency/noise/fc/topk_overlap", "{:.2f}")
+    compare("the PGD twin far from the real image at fc, the noise twin close",
+            f"{standard}/consistency/PGD/fc/topk_overlap", "<",
+            f"{standard}/consistency/noise/fc/topk_overlap", margin=0.1)
+    compare("the term shrinks the gap more than tenfold", "/08_consistency/sweep_fc/gap_shrinks_by", ">", 10)
+    compare("... and the layer more than fivefold", "/08_consistency/sweep_fc/scale_shrinks_by", ">", 5)
+    compare("the λ = 10 model's robust accuracy above λ = 0's (the paired interval above zero)",
+            f"{strongest}/robust_accuracy", ">", f"{plain}/robust_accuracy")
+    claims.quote(f"{plain}/robust_accuracy", "{:.0%}")
+    claims.quote(f"{strongest}/robust_accuracy", "{:.0%}")
+    claims.constant("0.2", "the budget epsilon of lesson 08 (parameter)")
