@@ -26,6 +26,8 @@ the resamples, so two of its numbers compare *paired*: `support_interval` of the
 >>> high < 0                                                         # "under half": supported
 True
 
+`wilson_support`: the support of a share measured once on n inputs, its Wilson interval.
+
 `rank_correlation`: relations across a handful of models, a rank correlation with its interval.
 
 With ten or so models a correlation is a rough estimate; the interval says how rough. It is the
