@@ -33,7 +33,13 @@ from helpers.codes import fit_codebook
 from helpers.data import load_split
 from helpers.models import predict_logits
 from helpers.statistics import SUPPORT_RESAMPLES, bootstrap_support
-from helpers.training import CHECKPOINT_DIR, TrainConfig, load_or_train, training_accuracy
+from helpers.training import (
+    CHECKPOINT_DIR,
+    TrainConfig,
+    correct_on_test_set,
+    load_or_train,
+    training_accuracy,
+)
 
 __all__ = ["FAMILIES", "LEVERS", "WONG_MNIST", "Member", "Probe", "assess", "model_family", "train_missing"]
 
@@ -215,8 +221,10 @@ def assess(
                                                                "readout_adversarial_fooled_high")}}
               for layer in codebook.layers}
     test_accuracy = record["test_accuracy"]
-    x_all, y_all = load_split(member.config.dataset, train=False)
-    support = _support(codebook, _correct(model, x_all, y_all), trained["trained_labels"], robust, fgsm,
+    test_right = correct_on_test_set(record)
+    if test_right is None:                                  # a checkpoint from before records kept it
+        test_right = _correct(model, *load_split(member.config.dataset, train=False))
+    support = _support(codebook, test_right.astype(float), trained["trained_labels"], robust, fgsm,
                        test_codes, y_test,
                        (codes_right, codes_fooling, y_right.numpy(), sweep.predictions[key].numpy()), probe,
                        n_resamples)

@@ -194,11 +194,26 @@ def evaluate(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
 ) -> dict[str, float]:
     """Mean cross-entropy loss and accuracy."""
+    scores = _scores(model, x, y, batch_size)
+    return {"loss": scores["loss"], "accuracy": scores["accuracy"]}
+
+
+def _scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
+    """`evaluate`'s loss and accuracy, and whether each input is classified right (``correct``)."""
     logits = predict_logits(model, x, batch_size)
-    return {
-        "loss": F.cross_entropy(logits, y).item(),
-        "accuracy": (logits.argmax(1) == y).float().mean().item(),
-    }
+    correct = logits.argmax(1) == y
+    return {"loss": F.cross_entropy(logits, y).item(), "accuracy": correct.float().mean().item(),
+            "correct": correct.numpy()}
+
+
+def correct_on_test_set(record: dict[str, Any]) -> np.ndarray | None:
+    """Whether the trained model classifies each test image right, from its training record (a bool per
+    image, in the test set's order), or None for a record written before records kept it."""
+    stored = record.get("test_correct")
+    if stored is None:
+        return None
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(stored["bits"]), dtype=np.uint8))
+    return bits[:stored["n"]].astype(bool)
 
 
 def training_data(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -392,19 +407,20 @@ def _train(config: TrainConfig, device: torch.device, progress: bool) -> tuple[n
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         if epoch not in evaluated_epochs(config.epochs):
             continue
-        test = evaluate(model, x_test, y_test)
+        test = _scores(model, x_test, y_test)
         history["epoch"].append(epoch)
         history["train_loss"].append(loss_sum / len(x))
         history["train_accuracy"].append(correct / len(x))
         history["test_loss"].append(test["loss"])
         history["test_accuracy"].append(test["accuracy"])
     model.eval()
-    final = test if config.epochs > 0 else evaluate(model, x_test, y_test)
+    final = test if config.epochs > 0 else _scores(model, x_test, y_test)
     record = {
         "config": config.as_dict(),
         "history": history,
         "test_accuracy": final["accuracy"],
         "test_loss": final["loss"],
+        "test_correct": {"n": len(final["correct"]), "bits": np.packbits(final["correct"]).tobytes().hex()},
         "train_seconds": time.perf_counter() - start,
         "steps_per_epoch": steps_per_epoch,
     }

@@ -428,3 +428,16 @@ def test_weights_do_not_depend_on_the_thread_count(trained) -> None:
         torch.set_num_threads(threads)
     for name, value in model.state_dict().items():
         assert torch.equal(value, trained[0].state_dict()[name]), name
+
+
+def test_the_record_keeps_which_test_images_the_model_classifies_right(trained) -> None:
+    from helpers.data import load_split
+    from helpers.models import predict_logits
+
+    model, record = trained
+    x, y = load_split("mnist", train=False)
+    right = training.correct_on_test_set(record)
+    assert right.dtype == bool and right.shape == (len(y),)
+    assert np.array_equal(right, (predict_logits(model, x).argmax(1) == y).numpy())
+    assert right.mean() == pytest.approx(record["test_accuracy"])
+    assert training.correct_on_test_set({"test_accuracy": 0.5}) is None      # a record from before
