@@ -58,15 +58,20 @@ FINDINGS_DIR = REPO_ROOT / "tests" / "claims"
 """One module per lesson, `<lesson>.py`, whose `findings(results)` declares what its text states."""
 
 OPERATORS = (">", "<", ">=", "<=", "==", "~=", "in")
+_NUMERIC = (">", "<", ">=", "<=", "~=")
 _NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?")
 _FENCED = re.compile(r"```.*?```", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)|https?://\S+|arXiv[: ]\s*\d{4}\.\d{4,5}")
 
 
+def _is_pointer(ref: Any) -> bool:
+    return isinstance(ref, str) and ref.startswith("/")
+
+
 def resolve(results: Any, ref: Any) -> Any:
     """The value a JSON pointer (a string starting with "/") names in `results`; other values pass."""
-    if not (isinstance(ref, str) and ref.startswith("/")):
+    if not _is_pointer(ref):
         return ref
     value = results
     for part in ref[1:].split("/"):
@@ -81,14 +86,14 @@ def resolve(results: Any, ref: Any) -> Any:
 def support(results: Any, ref: Any) -> Any:
     """The statistical support `results` stores for the value a pointer names (its bootstrap replicates
     or interval, see `helpers.statistics`), or None: a number that is not a pointer, or one without."""
-    if not (isinstance(ref, str) and ref.startswith("/")) or not isinstance(results, Mapping):
+    if not _is_pointer(ref) or not isinstance(results, Mapping):
         return None
     return results.get("support", {}).get(ref)
 
 
 def interval(claim: Mapping[str, Any], results: Any) -> tuple[float, float] | None:
     """The 95% interval of left - right of a numeric claim when either side has support, else None."""
-    if claim["op"] not in (">", "<", ">=", "<=", "~="):
+    if claim["op"] not in _NUMERIC:
         return None
     supports = [support(results, claim[side]) for side in ("left", "right")]
     if all(s is None for s in supports):
@@ -118,11 +123,22 @@ def evaluate(claim: Mapping[str, Any], results: Any) -> bool:
         return left in right
     if left is None or right is None:
         return False
-    if op not in (">", "<", ">=", "<=", "~="):
+    if op not in _NUMERIC:
         raise ValueError(f"op must be one of {OPERATORS}, got {op!r}.")
     low, high = interval(claim, results) or (left - right, left - right)
     return {">": low > margin, ">=": low >= margin, "<": high < -margin, "<=": high <= -margin,
             "~=": -margin <= low and high <= margin}[op]
+
+
+def _printed(text: str) -> tuple[re.Match | None, int]:
+    """The first number printed in `text`, and how many decimals it prints."""
+    match = _NUMBER.search(text)
+    return match, len(match.group().split(".")[1]) if match and "." in match.group() else 0
+
+
+def _scale(quote: Mapping[str, Any]) -> float:
+    """100 for a quote printed as a percentage, else 1."""
+    return 100.0 if "%" in quote["format"] else 1.0
 
 
 def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
@@ -134,13 +150,11 @@ def quote_matches(quote: Mapping[str, Any], results: Any) -> bool:
     value = resolve(results, quote["pointer"])
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return False
-    match = _NUMBER.search(quote["text"])
+    match, decimals = _printed(quote["text"])
     if match is None:
         return False
-    number = match.group().replace(",", "").replace("−", "-")
-    decimals = len(number.split(".")[1]) if "." in number else 0
-    scale = 100.0 if "%" in quote["format"] else 1.0
-    return abs(value * scale - float(number)) <= 10.0 ** -decimals * (1 + 1e-9)
+    number = float(match.group().replace(",", "").replace("−", "-"))
+    return abs(value * _scale(quote) - number) <= 10.0 ** -decimals * (1 + 1e-9)
 
 
 def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
@@ -159,12 +173,11 @@ def quote_texts(quote: Mapping[str, Any], results: Any) -> list[str]:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return []
     text = quote["format"].format(value)
-    match = _NUMBER.search(text)
+    match, decimals = _printed(text)
     if match is None:
         return [text]
     number = match.group().replace("−", "-")
-    decimals = len(number.split(".")[1]) if "." in number else 0
-    unit, scale = 10.0 ** -decimals, 100.0 if "%" in quote["format"] else 1.0
+    unit, scale = 10.0 ** -decimals, _scale(quote)
     printed = round(float(number.replace(",", "")) / unit)
     low, high = _quote_interval(quote, results) or (value, value)
     first, last = round(low * scale / unit), round(high * scale / unit)
@@ -195,10 +208,8 @@ def quote_precision_supported(quote: Mapping[str, Any], results: Any) -> bool:
     ends = _quote_interval(quote, results)
     if ends is None:
         return True
-    match = _NUMBER.search(quote["format"].format(resolve(results, quote["pointer"])))
-    decimals = len(match.group().split(".")[1]) if match and "." in match.group() else 0
-    scale = 100.0 if "%" in quote["format"] else 1.0
-    return 10.0 ** -decimals * (1 + 1e-9) >= (ends[1] - ends[0]) * scale / 20
+    _, decimals = _printed(quote["format"].format(resolve(results, quote["pointer"])))
+    return 10.0 ** -decimals * (1 + 1e-9) >= (ends[1] - ends[0]) * _scale(quote) / 20
 
 
 def quoted_text(quote: Mapping[str, Any], results: Any, prose: str) -> str | None:
@@ -294,9 +305,9 @@ class Claims:
 
     def lacking_support(self) -> list[str]:
         """Pointers of numeric claims that have no support and match no `without_support` pattern."""
-        numeric = [claim for claim in self.claims if claim["op"] in (">", "<", ">=", "<=", "~=")]
+        numeric = [claim for claim in self.claims if claim["op"] in _NUMERIC]
         pointers = {claim[side] for claim in numeric for side in ("left", "right")
-                    if isinstance(claim[side], str) and claim[side].startswith("/")}
+                    if _is_pointer(claim[side])}
         return sorted(p for p in pointers if support(self.results, p) is None
                       and not any(re.search(u["pattern"], p) for u in self.unsupported))
 
