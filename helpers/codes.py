@@ -115,6 +115,17 @@ class LayerCodebook:
         """Quantization and topographic error of every layer's SOM on standardized activations."""
         return {layer: metrics.som_quality(self.soms[layer], activations[layer]) for layer in self.layers}
 
+    def quantization_errors(
+        self, activations: Mapping[str, np.ndarray], codes: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Per layer of `activations` and per input: the distance of its standardized activations to the
+        weights of its code's node (`quality`'s quantization error is their mean over the inputs)."""
+        errors = {}
+        for layer, a in activations.items():
+            prototypes = self.soms[layer].get_weights().reshape(self.n_nodes, -1)
+            errors[layer] = np.linalg.norm(a - prototypes[codes[layer]], axis=1)
+        return errors
+
 
 def fit_codebook(
     model: nn.Module,

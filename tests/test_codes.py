@@ -60,6 +60,16 @@ def test_node_labels_are_fit_majorities_and_measures_cover_every_layer(setup) ->
     assert all(q["quantization_error"] > 0 for q in quality.values())
 
 
+def test_quantization_errors_per_input_average_to_minisoms_quantization_error(setup) -> None:
+    model, book, x, _ = setup
+    acts = book.activations(model, x[300:])
+    errors = book.quantization_errors(acts, book.encode_activations(acts))
+    quality = book.quality(acts)
+    for layer in book.layers:
+        assert errors[layer].shape == (100,) and (errors[layer] >= 0).all()
+        assert errors[layer].mean() == pytest.approx(quality[layer]["quantization_error"], rel=1e-9)
+
+
 def test_encode_activations_matches_encode_and_takes_a_subset_of_layers(setup) -> None:
     model, book, x, _ = setup
     activations = book.activations(model, x[300:])
