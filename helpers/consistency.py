@@ -32,6 +32,7 @@ __all__ = [
     "cosine_similarity",
     "equal_bit_share",
     "layer_consistency",
+    "mean_over_inputs",
     "top_inputs",
     "topk_overlap",
     "unit_class_agreement",
@@ -133,7 +134,11 @@ def layer_consistency(
     {'cosine_similarity': 1.0, 'topk_overlap': 1.0, 'equal_bit_share': 1.0, 'mean_squared_gap': 2.5, \
 'mean_squared_activation': 2.5}
     """
-    per_input = consistency_per_input(clean, twin, k, clean_codes, twin_codes)
+    return mean_over_inputs(consistency_per_input(clean, twin, k, clean_codes, twin_codes))
+
+
+def mean_over_inputs(per_input: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """`consistency_per_input`'s measures averaged over the inputs: `layer_consistency`."""
     return {layer: {name: float(values.mean()) for name, values in measures.items()}
             for layer, measures in per_input.items()}
 
