@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +38,12 @@ from scipy.spatial.distance import cdist
 
 from helpers.attacks import robust_inputs
 from helpers.bitvectors import RELU_LAYERS, hamming_similarity, pair_separations, relu_bits
-from helpers.data import load_split
+from helpers.data import load_split, random_subset
 from helpers.family import FAMILIES, WONG_MNIST, model_family
 from helpers.io import FIGURES_DIR, save_json
 from helpers.metrics import wilson_interval
-from helpers.models import build_model
+from helpers.models import build_model, predict_logits
+from helpers.robustness import Evaluation, robustness_record
 from helpers.som import train_batch
 from helpers.training import (
     CHECKPOINT_DIR,
@@ -53,8 +55,8 @@ from helpers.training import (
     train,
 )
 
-__all__ = ["ADVERSARIAL_TRAINING", "ADVERSARIAL_TRAINING_RECORD", "BENCHMARKS", "Benchmark", "main",
-           "synthetic_relu_layer"]
+__all__ = ["ADVERSARIAL_TRAINING", "ADVERSARIAL_TRAINING_RECORD", "BENCHMARKS", "ROBUSTNESS_RECORD",
+           "Benchmark", "main", "robustness_models", "synthetic_relu_layer"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,70 @@ def _adversarial_training_run(args: argparse.Namespace) -> None:
     print(" ".join(f"{name}_robust={run['robust_accuracy']:.4f}" for name, run in runs.items()))
 
 
+ROBUSTNESS_RECORD = FIGURES_DIR / "bench" / "robustness_{lesson}.json"
+"""Where ``robustness --lesson NN`` writes its record (lessons read it and a fast test checks it)."""
+
+
+def robustness_models(lesson: str) -> dict[str, tuple[TrainConfig, tuple[float, ...], float]]:
+    """The models a lesson calls robust or not, by name: (config, AutoAttack budgets, PGD budget).
+
+    Lesson 06: lesson 01's model (PGD only) and every adversarially trained member of the full family,
+    with the suite at its training budget and at 0.3.
+    """
+    if lesson != "06":
+        raise ValueError(f"no robustness evaluation is defined for lesson {lesson!r}; choose one of ('06',).")
+    models = {}
+    for member in model_family("full"):
+        if member.lever == "reference":
+            models[member.name] = (member.config, (), 0.1)
+        elif member.lever == "adversarial training":
+            eps = member.config.adv_epsilon
+            models[member.name] = (member.config, tuple(sorted({eps, 0.3})), eps)
+    return models
+
+
+def _robustness_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lesson", default="06", help="whose models to evaluate (default 06)")
+    parser.add_argument("--n-test", type=_positive_int, default=1000,
+                        help="test images, a seeded random subset (default 1,000)")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="names of the models to evaluate (default: all)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="record to write (default figures/bench/robustness_<lesson>.json)")
+
+
+def _robustness_run(args: argparse.Namespace) -> None:
+    settings = Evaluation()
+    path = args.out or Path(str(ROBUSTNESS_RECORD).format(lesson=args.lesson))
+    wanted = robustness_models(args.lesson)
+    header = {"benchmark": "robustness", "lesson": args.lesson, "torch": torch.__version__,
+              "n_test": args.n_test, "subset_seed": settings.seed, "settings": asdict(settings)}
+    record = json.loads(path.read_text()) if path.exists() else {}
+    same = ("lesson", "n_test", "subset_seed", "settings")
+    if any(record.get(key) != header[key] for key in same):
+        record = {}                                          # other settings: start again
+    record = {**header, "models": record.get("models", {})}
+    x, y = random_subset(*load_split("mnist", train=False), args.n_test, seed=settings.seed)
+    for name in args.models or wanted:
+        config, suite_epsilons, pgd_epsilon = wanted[name]
+        done = record["models"].get(name, {})
+        if done.get("checkpoint") == config.checkpoint_path().name:
+            print(f"{name}: in the record already")
+            continue
+        model, train_record = load_or_train(config, progress=False)
+        start = time.perf_counter()
+        result = robustness_record(model, x, y, suite_epsilons, pgd_epsilon, settings)
+        clean = float((predict_logits(model, x).argmax(1) == y).float().mean())
+        record["models"][name] = {"config": config.as_dict(), "checkpoint": config.checkpoint_path().name,
+                                  "clean_accuracy": clean, **result,
+                                  "seconds": round(time.perf_counter() - start, 1)}
+        save_json(record, path)
+        suites = ", ".join(f"AutoAttack at {eps}: {s['accuracy_after']['Square']:.1%}"
+                           for eps, s in result["autoattack"].items())
+        print(f"{name}: {suites or 'PGD only'}; {record['models'][name]['seconds']:.0f} s", flush=True)
+    print(" ".join(f"{name.replace(' ', '_')}={m['seconds']}" for name, m in record["models"].items()))
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "som": Benchmark(
         help="MiniSom train_batch_offline vs helpers.som.train_batch (speed, weight agreement)",
@@ -269,6 +335,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         help="FGSM-RS vs standard training; Wong et al.'s recipe with its start unclipped and clipped",
         add_arguments=_adversarial_training_arguments,
         run=_adversarial_training_run,
+    ),
+    "robustness": Benchmark(
+        help="AutoAttack's suite (ART), PGD iterations, restarts and budgets for a lesson's models",
+        add_arguments=_robustness_arguments,
+        run=_robustness_run,
     ),
 }
 
