@@ -180,12 +180,15 @@ def assess(
     - ``robust_accuracy``: share of the attacked images that PGD (`pgd_steps` steps, one start)
       cannot break at each budget of `probe.epsilons` (`attacks.robust_inputs`), and
       ``fgsm_accuracy`` at the same budgets: far above the PGD value is the mark of a masked gradient;
+      ``attacked_accuracy``, the clean accuracy on the attacked images, and ``robust_among_correct``,
+      the robust share of the attacked images the model classifies right (clean mistakes left out);
     - ``layers``: per layer, the homogeneity index of the test codes with its chance level, the
       readout accuracy, and the share of PGD-fooled inputs (at the largest budget, among the
       attacked images the model gets right) read as their adversarial class, with its 95% interval;
       ``takeover_layer`` as in lesson 05 (None with fewer than `min_fooled` fooled);
     - ``support``: bootstrap replicates (`n_resamples`) of the test accuracy (over the test set), the
-      robust and FGSM accuracies (over the attacked images), the index and readout accuracy (over the
+      robust and FGSM accuracies and the robust share among the correct (over the attacked images), the
+      index and readout accuracy (over the
       code images) and the readout of the fooled inputs, keyed by JSON pointer within the record. Every
       member resamples the same images with the same rows (seed `probe.seed`), so two members' numbers
       compare paired; the fooled inputs differ between members, and their readouts compare unpaired.
@@ -205,6 +208,7 @@ def assess(
                                                seed=probe.seed).astype(float) for eps in probe.epsilons}
     fgsm = {f"{eps:g}": _correct(model, attacks.fgsm(model, x_attack, y_attack, eps), y_attack)
             for eps in probe.epsilons}
+    correct = _correct(model, x_attack, y_attack)
     x_right, y_right = attacks.correctly_classified(model, probe.x_attack, probe.y_attack)
     key = ("pgd", max(probe.epsilons))
     sweep = attacks.attack_sweep(model, x_right, y_right, attacks=key[:1], epsilons=key[1:],
@@ -224,7 +228,7 @@ def assess(
     test_right = correct_on_test_set(record)
     if test_right is None:                                  # a checkpoint from before records kept it
         test_right = _correct(model, *load_split(member.config.dataset, train=False))
-    support = _support(codebook, test_right.astype(float), trained["trained_labels"], robust, fgsm,
+    support = _support(codebook, test_right.astype(float), trained["trained_labels"], robust, fgsm, correct,
                        test_codes, y_test,
                        (codes_right, codes_fooling, y_right.numpy(), sweep.predictions[key].numpy()), probe,
                        n_resamples)
@@ -241,6 +245,8 @@ def assess(
                      "test": test_accuracy, "gap": trained["trained_labels"] - test_accuracy},
         "robust_accuracy": {eps: float(value.mean()) for eps, value in robust.items()},
         "fgsm_accuracy": {eps: float(value.mean()) for eps, value in fgsm.items()},
+        "attacked_accuracy": float(correct.mean()),
+        "robust_among_correct": {eps: float(value.sum() / correct.sum()) for eps, value in robust.items()},
         "takeover_epsilon": key[1],
         "n_fooled": int(sweep.fooled(*key).sum()),
         "takeover_layer": perturbation.takeover_layer(moved, codebook.layers, probe.min_fooled),
@@ -257,7 +263,8 @@ def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> np.nda
 
 def _support(
     codebook: Any, test_correct: np.ndarray, train_accuracy: float, robust: dict[str, np.ndarray],
-    fgsm: dict[str, np.ndarray], test_codes: dict[str, np.ndarray], y_test: np.ndarray, fooling: tuple,
+    fgsm: dict[str, np.ndarray], correct: np.ndarray, test_codes: dict[str, np.ndarray], y_test: np.ndarray,
+    fooling: tuple,
     probe: Probe, n_resamples: int,
 ) -> dict[str, list]:
     """`assess`'s bootstrap replicates, over the test set (test accuracy, and the gap to the accuracy on the
@@ -266,7 +273,10 @@ def _support(
     model got right)."""
     def over_attacked(rows: np.ndarray) -> dict:
         return {"robust_accuracy": {eps: v[rows].mean() for eps, v in robust.items()},
-                "fgsm_accuracy": {eps: v[rows].mean() for eps, v in fgsm.items()}}
+                "fgsm_accuracy": {eps: v[rows].mean() for eps, v in fgsm.items()},
+                "attacked_accuracy": correct[rows].mean(),
+                "robust_among_correct": {eps: v[rows].sum() / max(correct[rows].sum(), 1)
+                                         for eps, v in robust.items()}}
 
     def over_codes(rows: np.ndarray) -> dict:
         return {"layers": {layer: {"homogeneity_index": metrics.homogeneity_index(codes[rows], y_test[rows]),

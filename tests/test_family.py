@@ -100,6 +100,9 @@ def test_robust_accuracy_never_exceeds_clean_accuracy_on_the_attacked_images(ass
         clean = float((model(probe.x_attack).argmax(1) == probe.y_attack).float().mean())
     assert max(report["robust_accuracy"].values()) <= clean + 1e-9
     assert report["robust_accuracy"]["0.3"] <= report["fgsm_accuracy"]["0.3"] + 0.05
+    assert report["attacked_accuracy"] == pytest.approx(clean)
+    for eps, share in report["robust_accuracy"].items():     # the same robust images, over fewer images
+        assert report["robust_among_correct"][eps] == pytest.approx(share / clean)
 
 
 def test_assess_finds_the_cached_model_the_second_time(assessed):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import statistics
 from helpers.statistics import paired_difference, rank_correlation
 
 
@@ -131,3 +132,40 @@ def test_bootstrap_support_is_centred_on_the_whole_sample():
     # resamples repeat inputs, which lowers the index; centred, the replicates straddle the whole sample's
     assert np.mean(support) == pytest.approx(homogeneity_index(codes, labels), abs=1e-3)
     assert min(support) < homogeneity_index(codes, labels) < max(support)
+
+
+def test_permutation_p_value_counts_orderings_by_hand() -> None:
+    # four pairs in the same order: rho = 1, and 2 of the 24 orderings reach |rho| = 1
+    assert statistics.permutation_p_value([1, 2, 3, 4], [1, 2, 3, 4]) == pytest.approx(2 / 24)
+    # three pairs, rho = 0.5: orderings give rho in {1, .5, .5, -.5, -.5, -1}, all of |rho| >= 0.5
+    assert statistics.permutation_p_value([1, 2, 3], [1, 3, 2]) == pytest.approx(1.0)
+
+
+def test_permutation_p_value_agrees_with_scipys_rho_over_every_ordering() -> None:
+    import itertools
+
+    from scipy.stats import spearmanr
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=7), rng.normal(size=7)
+    y = y + x
+    observed = abs(spearmanr(x, y).statistic)
+    expected = np.mean([abs(spearmanr(x, y[list(order)]).statistic) >= observed - 1e-12
+                        for order in itertools.permutations(range(7))])
+    assert statistics.permutation_p_value(x, y) == pytest.approx(expected, abs=1e-9)
+
+
+def test_permutation_p_value_rejects_more_than_ten_pairs() -> None:
+    with pytest.raises(ValueError, match="at most 10"):
+        statistics.permutation_p_value(range(11), range(11))
+
+
+def test_partial_rank_correlation_matches_the_formula_and_removes_a_shared_cause() -> None:
+    from scipy.stats import spearmanr
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=40)
+    x, y = z + 0.3 * rng.normal(size=40), z + 0.3 * rng.normal(size=40)
+    r_xy, r_xz, r_yz = (spearmanr(a, b).statistic for a, b in ((x, y), (x, z), (y, z)))
+    expected = (r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz ** 2) * (1 - r_yz ** 2))
+    partial = statistics.partial_rank_correlation(x, y, z)
+    assert partial == pytest.approx(expected, abs=1e-12)
+    assert r_xy > 0.8 and abs(partial) < 0.4                 # both follow z; little is left between them
