@@ -43,6 +43,7 @@ from helpers.family import FAMILIES, WONG_MNIST, model_family
 from helpers.io import FIGURES_DIR, save_json
 from helpers.metrics import wilson_interval
 from helpers.models import build_model, predict_logits
+from helpers.robustness import RECORD as ROBUSTNESS_RECORD
 from helpers.robustness import Evaluation, robustness_record
 from helpers.som import train_batch
 from helpers.training import (
@@ -249,10 +250,6 @@ def _adversarial_training_run(args: argparse.Namespace) -> None:
     save_json({"benchmark": "adversarial_training", "torch": torch.__version__,
                "threads": torch.get_num_threads(), "runs": runs}, args.out)
     print(" ".join(f"{name}_robust={run['robust_accuracy']:.4f}" for name, run in runs.items()))
-
-
-ROBUSTNESS_RECORD = FIGURES_DIR / "bench" / "robustness_{lesson}.json"
-"""Where ``robustness --lesson NN`` writes its record (lessons read it and a fast test checks it)."""
 
 
 def robustness_models(lesson: str) -> dict[str, tuple[TrainConfig, tuple[float, ...], float]]:

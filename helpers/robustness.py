@@ -14,10 +14,12 @@ its image and in [0, 1], and the model's own prediction on it decides whether it
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,14 +29,18 @@ from art.estimators.classification import PyTorchClassifier
 from torch import nn
 
 from helpers.attacks import robust_inputs
+from helpers.io import FIGURES_DIR
 from helpers.models import predict_logits
 from helpers.runtime import one_thread
 
-__all__ = ["SUITE", "Evaluation", "SuiteResult", "art_classifier", "autoattack_suite", "robustness_record",
-           "summary"]
+__all__ = ["RECORD", "SUITE", "Evaluation", "SuiteResult", "art_classifier", "autoattack_suite",
+           "load_record", "robustness_record", "summary"]
 
 SUITE = ("APGD-CE", "APGD-DLR", "APGD-DLR, targeted", "Square")
 """AutoAttack's standard suite in its order (APGD-T stands for the targeted DLR attack)."""
+
+RECORD = FIGURES_DIR / "bench" / "robustness_{lesson}.json"
+"""The committed record of ``python -m helpers.bench robustness --lesson NN``, which lessons read."""
 
 TOLERANCE = 1e-5
 """How far (in pixel units) an adversarial input may leave the epsilon ball or [0, 1]: float32 rounding."""
@@ -196,6 +202,15 @@ def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
         yield
     finally:
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def load_record(lesson: str) -> dict[str, Any]:
+    """The committed robustness record of lesson `lesson` ("06"), written by the robustness benchmark."""
+    path = Path(str(RECORD).format(lesson=lesson))
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run python -m helpers.bench robustness "
+                                f"--lesson {lesson}.")
+    return json.loads(path.read_text())
 
 
 def summary(result: SuiteResult) -> dict[str, Any]:

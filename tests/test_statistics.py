@@ -154,9 +154,12 @@ def test_permutation_p_value_agrees_with_scipys_rho_over_every_ordering() -> Non
     assert statistics.permutation_p_value(x, y) == pytest.approx(expected, abs=1e-9)
 
 
-def test_permutation_p_value_rejects_more_than_ten_pairs() -> None:
-    with pytest.raises(ValueError, match="at most 10"):
-        statistics.permutation_p_value(range(11), range(11))
+def test_permutation_p_value_beyond_ten_pairs_draws_orderings() -> None:
+    # twelve pairs in the same order: only 2 of 12! orderings are as extreme, so p is about 1 / (n + 1)
+    assert statistics.permutation_p_value(range(12), range(12), n_resamples=999) == pytest.approx(1e-3)
+    shuffled = [5, 1, 9, 0, 11, 3, 7, 2, 10, 4, 8, 6]
+    unrelated = statistics.permutation_p_value(range(12), shuffled, n_resamples=2000)
+    assert unrelated > 0.2
 
 
 def test_partial_rank_correlation_matches_the_formula_and_removes_a_shared_cause() -> None:
