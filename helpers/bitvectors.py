@@ -1,11 +1,12 @@
 """ReLU bit vectors (Jamil et al. 2023): on/off patterns, Hamming similarity, the Fiedler partition.
 
 A ReLU layer's bit vector for one input says which of its units are on (activation > 0). Taken
-before max-pooling, every unit of the map counts, and the pattern is the address of the linear region
-the input falls in; after pooling is the comparison. Bits are stored packed (`PackedBits`, eight to a
-byte). The share of equal bits between two inputs is their Hamming similarity; the graph of those
-similarities over a set of inputs has a Laplacian whose Fiedler vector (the eigenvector of the
-second-smallest eigenvalue) splits the set in two by its sign.
+before max-pooling, every unit of the map counts; after pooling is the comparison. The network's
+linear region around an input is fixed by the bits of all its layers together (and by which unit
+each max-pool picks), so one layer's bits narrow it down without naming it. Bits are stored packed
+(`PackedBits`, eight to a byte). The share of equal bits between two inputs is their Hamming
+similarity; the graph of those similarities over a set of inputs has a Laplacian whose Fiedler vector
+(the eigenvector of the second-smallest eigenvalue) splits the set in two by its sign.
 
 >>> bits = PackedBits.from_bool([[1, 1, 0, 0, 1], [1, 0, 0, 0, 1], [0, 0, 1, 1, 0]])
 >>> hamming_similarity(bits).round(2)
@@ -45,6 +46,7 @@ __all__ = [
     "pair_separations",
     "relu_bits",
     "separation_accuracy",
+    "separation_chance",
 ]
 
 RELU_LAYERS = ("conv1", "conv2", "conv3", "fc")
@@ -126,7 +128,7 @@ def relu_bits(
 ) -> dict[str, PackedBits]:
     """On/off pattern (activation > 0) of every unit of the ReLU `layers` (default: all) for `x`.
 
-    `pooled=False` takes the map before max-pooling (the linear-region pattern); `pooled=True` the
+    `pooled=False` takes every unit of the map before max-pooling; `pooled=True` the
     max-pooled map, whose unit is on when any unit of its window is. `fc` has no pooling: its bits
     are the same either way. Runs in batches on the model's device; only packed bits are kept.
     """
@@ -250,6 +252,27 @@ def separation_accuracy(partition: Any, labels: Any) -> float:
         raise ValueError(f"labels must take exactly two values, got {len(classes)}: {classes.tolist()[:10]}.")
     agreement = float(np.mean(partition == (labels == classes[0])))
     return max(agreement, 1.0 - agreement)
+
+
+def separation_chance(
+    partition: Any, labels: Any, n_permutations: int = 2000, seed: int = 0
+) -> np.ndarray:
+    """`separation_accuracy` of `partition` against `n_permutations` seeded shuffles of `labels`: the
+    accuracies a split scores by chance, with its side sizes and the classes' sizes.
+
+    A random split is right for more than half of the inputs on average, because the better of the two
+    assignments is taken: for 2 + 2 inputs it scores 1 with probability 1/3 and 0.5 otherwise.
+
+    >>> chance = separation_chance([True, True, False, False], [0, 0, 1, 1], n_permutations=30000)
+    >>> float(chance.mean().round(2))
+    0.67
+    """
+    check_int(n_permutations, "n_permutations", minimum=1)
+    partition, labels = np.asarray(partition, dtype=bool), np.asarray(labels)
+    separation_accuracy(partition, labels)                       # checks the shapes and the two classes
+    shuffled = np.random.default_rng(seed).permuted(np.tile(labels == labels[0], (n_permutations, 1)), axis=1)
+    agreement = (shuffled == partition).mean(axis=1)
+    return np.maximum(agreement, 1 - agreement)
 
 
 def pair_separation(

@@ -17,12 +17,22 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from helpers.checks import check_int, check_number
 
-__all__ = ["detection_accuracy", "held_out_correct", "one_hot", "twin_folds", "transfer_accuracy"]
+__all__ = [
+    "detection_accuracy",
+    "held_out_correct",
+    "one_hot",
+    "perturbation_statistics",
+    "transfer_accuracy",
+    "transplant_pairs",
+    "transplanted",
+    "twin_folds",
+]
 
 
 def _pair(a: Any, b: Any, name_a: str, name_b: str) -> tuple[np.ndarray, np.ndarray]:
@@ -35,15 +45,21 @@ def _pair(a: Any, b: Any, name_a: str, name_b: str) -> tuple[np.ndarray, np.ndar
     return a, b
 
 
-def twin_folds(n_inputs: int, n_folds: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+def twin_folds(
+    n_inputs: int, n_folds: int = 5, groups: Any = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) row indices into ``vstack([a, b])`` for `n_inputs` inputs and their twins.
 
-    Row i and row n_inputs + i (an input and its twin) always land on the same side.
+    Row i and row n_inputs + i (an input and its twin) always land on the same side, and so do all
+    inputs of one of `groups` (one label per input; default: each input its own group).
     """
     check_int(n_inputs, "n_inputs", minimum=2)
-    check_int(n_folds, "n_folds", minimum=2, maximum=n_inputs)
-    groups = np.tile(np.arange(n_inputs), 2)
-    return list(GroupKFold(n_splits=n_folds).split(np.zeros((2 * n_inputs, 1)), groups=groups))
+    groups = np.arange(n_inputs) if groups is None else np.asarray(groups)
+    if groups.shape != (n_inputs,):
+        raise ValueError(f"groups must hold one label per input ({n_inputs}), got shape {groups.shape}.")
+    check_int(n_folds, "n_folds", minimum=2, maximum=len(np.unique(groups)))
+    rows = np.zeros((2 * n_inputs, 1))
+    return list(GroupKFold(n_splits=n_folds).split(rows, groups=np.tile(groups, 2)))
 
 
 def _detector(c: float) -> LogisticRegression:
@@ -77,23 +93,26 @@ def transfer_accuracy(
 
 
 def held_out_correct(
-    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int = 5, c: float = 1.0
+    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int = 5, c: float = 1.0,
+    groups: Any = None,
 ) -> dict[str, np.ndarray]:
     """Per input, the share of its two rows (the input and its twin) that the held-out detectors of
     `transfer_accuracy` classify right: 0, 0.5 or 1, one value per input and test pair.
 
     Two detectors scored on the same inputs can then be compared input by input
-    (`helpers.statistics.paired_difference`).
+    (`helpers.statistics.paired_difference`). `groups` keeps inputs together in the folds
+    (`twin_folds`), e.g. the two inputs of a `transplant_pairs` pair.
     """
     n = len(np.asarray(train_a))
     correct = {name: np.zeros(n) for name in tests}
-    for inputs, name, right in _held_out(train_a, train_b, tests, n_folds, c):
+    for inputs, name, right in _held_out(train_a, train_b, tests, n_folds, c, groups):
         np.add.at(correct[name], inputs, right / 2)
     return correct
 
 
 def _held_out(
-    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int, c: float
+    train_a: Any, train_b: Any, tests: Mapping[str, tuple[Any, Any]], n_folds: int, c: float,
+    groups: Any = None,
 ) -> Iterator[tuple[np.ndarray, str, np.ndarray]]:
     """For each grouped fold and test pair: the held-out rows' inputs, the pair's name, and whether the
     detector fit on the fold's training rows classifies each held-out row right."""
@@ -107,7 +126,7 @@ def _held_out(
     n = len(train_a)
     x_train, y = np.vstack([train_a, train_b]), np.repeat([0, 1], n)
     x_tests = {name: np.vstack(pair) for name, pair in pairs.items()}
-    for train, test in twin_folds(n, n_folds):
+    for train, test in twin_folds(n, n_folds, groups):
         detector = _detector(c).fit(x_train[train], y[train])
         for name, x_test in x_tests.items():
             yield test % n, name, detector.predict(x_test[test]) == y[test]
@@ -126,3 +145,61 @@ def one_hot(codes: Any, n_nodes: int) -> np.ndarray:
     if not integers or ((codes < 0) | (codes >= n_nodes)).any():
         raise ValueError(f"codes must be a 1-D array of node indices in [0, {n_nodes}), got {codes[:5]!r}.")
     return np.eye(n_nodes, dtype=np.float32)[codes]
+
+
+def transplant_pairs(n_inputs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random pairing of `n_inputs` inputs: each input's donor, and each input's group.
+
+    Inputs are paired at random and swap within their pair (one group of three takes turns when
+    `n_inputs` is odd), so no input is its own donor. Passing the groups to the detectors keeps an
+    input, its donor and their twins in one fold: a detector never meets a perturbation in training
+    that it is tested on under another label.
+
+    >>> donor, groups = transplant_pairs(5, seed=0)
+    >>> bool((donor != np.arange(5)).all()), bool((groups[donor] == groups).all())
+    (True, True)
+    """
+    check_int(n_inputs, "n_inputs", minimum=2)
+    order = np.random.default_rng(seed).permutation(n_inputs)
+    groups, donor = np.empty(n_inputs, dtype=int), np.empty(n_inputs, dtype=int)
+    last = 2 * (n_inputs // 2 - 1)                               # the last pair, or the group of three
+    cycles = [order[i:i + 2] for i in range(0, last, 2)] + [order[last:]]
+    for group, members in enumerate(cycles):
+        groups[members] = group
+        donor[members] = np.roll(members, -1)
+    return donor, groups
+
+
+def transplanted(x: torch.Tensor, x_perturbed: torch.Tensor, donor: Any) -> torch.Tensor:
+    """Each input `x[i]` plus the perturbation of input `donor[i]` (``x_perturbed - x`` there), clipped
+    to [0, 1]: a perturbation with an attack's pattern, computed for another image.
+
+    >>> x = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    >>> transplanted(x, x + torch.tensor([[0.1, -0.1], [0.2, 0.3]]), [1, 0])
+    tensor([[0.2000, 1.0000],
+            [0.6000, 0.4000]])
+    """
+    if x.shape != x_perturbed.shape:
+        raise ValueError(f"x_perturbed must have the shape of x {tuple(x.shape)}, "
+                         f"got {tuple(x_perturbed.shape)}.")
+    donor = np.asarray(donor)
+    if donor.shape != (len(x),) or not np.issubdtype(donor.dtype, np.integer):
+        raise ValueError(f"donor must hold one input index per input ({len(x)}), got {donor[:5]!r}.")
+    return (x + (x_perturbed - x)[torch.as_tensor(donor)]).clamp(0.0, 1.0)
+
+
+def perturbation_statistics(x: torch.Tensor, x_perturbed: torch.Tensor) -> np.ndarray:
+    """Four numbers per input that describe its perturbation ``x_perturbed - x`` but not where it points:
+    the share of pixels changed, the mean absolute change, the mean change, and the share of the
+    background (pixels at 0) lit. All are 0 for an unperturbed input.
+
+    >>> x = torch.tensor([[0.0, 0.0, 1.0, 0.5]])
+    >>> perturbation_statistics(x, torch.tensor([[0.1, 0.0, 1.0, 0.3]])).round(3)
+    array([[ 0.5  ,  0.075, -0.025,  0.5  ]], dtype=float32)
+    """
+    if x.shape != x_perturbed.shape:
+        raise ValueError(f"x_perturbed must have the shape of x {tuple(x.shape)}, "
+                         f"got {tuple(x_perturbed.shape)}.")
+    delta, background = (x_perturbed - x).flatten(1), x.flatten(1) == 0
+    lit = ((delta > 0) & background).sum(1) / background.sum(1).clamp(min=1)
+    return torch.stack([(delta != 0).float().mean(1), delta.abs().mean(1), delta.mean(1), lit], 1).numpy()

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from scipy.spatial.distance import cdist, hamming
+from scipy.stats import hypergeom
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from helpers.bench import main as bench_main
@@ -21,6 +22,7 @@ from helpers.bitvectors import (
     pair_separations,
     relu_bits,
     separation_accuracy,
+    separation_chance,
 )
 from helpers.data import load_split
 from helpers.models import build_model
@@ -239,3 +241,23 @@ def test_bench_bitvectors_command_line(capsys) -> None:
     match = re.fullmatch(r"hamming_seconds=\S+ cdist_seconds=\S+ cdist_rows=10 speedup=\S+ "
                          r"max_abs_similarity_diff=(\S+) fiedler_45_pairs_seconds=\S+", lines[-1])
     assert match and float(match.group(1)) <= 1e-12
+
+
+def test_separation_chance_of_two_halves_matches_the_hypergeometric_law() -> None:
+    # a split into two halves of 100 + 100 images: the first half holds k images of class 0, with k
+    # hypergeometric, and scores max(k, 100 - k) / 100
+    k = np.arange(101)
+    probability = hypergeom(200, 100, 100).pmf(k)
+    accuracy = np.maximum(k, 100 - k) / 100
+    chance = separation_chance(np.arange(200) < 100, np.repeat([3, 8], 100), n_permutations=20000, seed=1)
+    assert chance.mean() == pytest.approx((probability * accuracy).sum(), abs=0.002)      # about 0.528
+    order = np.argsort(accuracy)
+    exact_p95 = accuracy[order][np.searchsorted(np.cumsum(probability[order]), 0.95)]     # about 0.57
+    assert np.percentile(chance, 95) == pytest.approx(exact_p95, abs=0.011)
+
+
+def test_separation_chance_is_lower_for_a_lopsided_split() -> None:
+    labels = np.repeat([0, 1], 100)
+    halves = separation_chance(np.arange(200) < 100, labels, seed=2).mean()
+    lopsided = separation_chance(np.arange(200) < 10, labels, seed=2).mean()
+    assert lopsided < halves - 0.01

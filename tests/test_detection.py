@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from helpers.detection import detection_accuracy, held_out_correct, one_hot, transfer_accuracy, twin_folds
+from helpers.detection import (
+    detection_accuracy,
+    held_out_correct,
+    one_hot,
+    perturbation_statistics,
+    transfer_accuracy,
+    transplant_pairs,
+    transplanted,
+    twin_folds,
+)
 
 
 def test_grouped_folds_never_split_an_input_from_its_twin() -> None:
@@ -70,3 +80,52 @@ def test_held_out_correct_gives_each_input_the_share_of_its_two_rows_the_detecto
     assert 0.0 < per_input.mean() < 1.0
     # 60 inputs in 5 grouped folds of 12: the mean over inputs is the mean over folds
     assert per_input.mean() == pytest.approx(detection_accuracy(clean, twins, n_folds=5))
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 11])
+def test_transplant_pairs_give_every_input_another_donor_of_its_group(n) -> None:
+    donor, groups = transplant_pairs(n, seed=n)
+    assert (donor != np.arange(n)).all() and sorted(donor) == list(range(n))   # a derangement
+    assert (groups[donor] == groups).all()
+    sizes = np.bincount(groups)
+    assert (sizes == 2).sum() == n // 2 - n % 2 and (sizes == 3).sum() == n % 2
+
+
+def test_grouped_folds_keep_a_group_together() -> None:
+    _, groups = transplant_pairs(21, seed=0)
+    for _, test in twin_folds(21, n_folds=4, groups=groups):
+        held_out = np.unique(test % 21)
+        assert set(np.flatnonzero(np.isin(groups, groups[held_out]))) == set(held_out)
+
+
+def test_transplanted_perturbations_come_from_the_donor_and_stay_in_range() -> None:
+    x = torch.rand(6, 1, 4, 4)
+    perturbed = (x + 0.1 * torch.randn(6, 1, 4, 4)).clamp(0, 1)
+    donor, _ = transplant_pairs(6, seed=0)
+    out = transplanted(x, perturbed, donor)
+    assert out.min() >= 0 and out.max() <= 1
+    assert torch.allclose(out, (x + (perturbed - x)[donor]).clamp(0, 1))
+    assert torch.equal(transplanted(x, perturbed, np.arange(6)), perturbed)    # its own donor: the same
+
+
+def test_perturbation_statistics_of_a_known_perturbation() -> None:
+    x = torch.zeros(2, 1, 2, 2)
+    x[:, 0, 0, 0] = 1.0                                      # one stroke pixel, three background pixels
+    perturbed = x.clone()
+    perturbed[1, 0, 0, 0], perturbed[1, 0, 1, 1] = 0.8, 0.2  # dims the stroke, lights one background pixel
+    stats = perturbation_statistics(x, perturbed)
+    assert stats[0].tolist() == [0, 0, 0, 0]
+    assert stats[1] == pytest.approx([0.5, 0.1, 0.0, 1 / 3], abs=1e-6)
+
+
+def test_a_shared_perturbation_leaks_unless_its_two_images_share_a_fold() -> None:
+    # b[i] carries the perturbation of a[donor[i]]: without the groups, a detector meets a perturbation
+    # labelled "a" in training and the same one labelled "b" in the test fold, and scores below chance
+    rng = np.random.default_rng(5)
+    images, perturbations = rng.normal(size=(200, 30)), rng.normal(scale=2.0, size=(200, 30))
+    donor, groups = transplant_pairs(200, seed=1)
+    a, b = images + perturbations, images + perturbations[donor]
+    leaky = held_out_correct(a, b, {"t": (a, b)}, n_folds=5)["t"].mean()
+    grouped = held_out_correct(a, b, {"t": (a, b)}, n_folds=5, groups=groups)["t"].mean()
+    assert leaky < 0.4
+    assert abs(grouped - 0.5) < 0.1

@@ -123,10 +123,20 @@ def bit_vectors(claims: Claims, results: dict[str, Any]) -> None:
     for layer in ("conv1", "conv2"):
         compare(f"{layer} within five points of binarized pixels", f"{fiedler}/trained/{layer}/mean", "~=",
                 f"{fiedler}/pixels/mean", margin=0.05)
-    for task in ("clean_vs_PGD", "clean_vs_noise"):
-        for layer in ("conv1", "conv2", "conv3"):
-            compare(f"conv bits detect {task} over 95% ({layer})",
-                    f"{BITS}/detection/held_out/bits/{task}/{layer}", ">", 0.95)
+    detected = f"{BITS}/detection/held_out/bits"
+    for layer in ("conv1", "conv2", "conv3"):
+        compare(f"conv bits detect clean vs PGD over 95% ({layer})",
+                f"{detected}/clean_vs_PGD/{layer}", ">", 0.95)
+    compare("so does a detector on the raw pixels",
+            f"{BITS}/detection/baselines/pixels/clean_vs_PGD", ">", 0.95)
+    for layer in ("conv1", "conv2"):
+        compare(f"{layer} bits tell transplanted PGD from noise as well as PGD",
+                f"{detected}/transplanted_PGD_vs_noise/{layer}", "~=", f"{detected}/PGD_vs_noise/{layer}",
+                margin=0.03)
+    for layer in ("conv1", "conv2", "conv3", "fc"):
+        compare(f"{layer} bits tell PGD from transplanted PGD worse than the perturbation's statistics",
+                f"{detected}/PGD_vs_transplanted_PGD/{layer}", "<",
+                f"{BITS}/detection/baselines/perturbation_statistics/PGD_vs_transplanted_PGD")
     claims.constant("95%", "the study's reported figure")
 
 
