@@ -28,6 +28,8 @@ __all__ = [
     "perturbation_table",
     "takeover_layer",
     "takeover_layers",
+    "takeover_span",
+    "takeover_spans",
     "unrelated_grid_distance",
 ]
 
@@ -41,6 +43,7 @@ MEASURES = (
     "readout_adversarial_fooled",
     "readout_adversarial_fooled_low",
     "readout_adversarial_fooled_high",
+    "readout_adversarial_fooled_clean",
     "homogeneity_clean",
     "homogeneity_clean_chance",
     "homogeneity_perturbed",
@@ -55,6 +58,7 @@ _FOOLED_ONLY = (
     "readout_adversarial_fooled",
     "readout_adversarial_fooled_low",
     "readout_adversarial_fooled_high",
+    "readout_adversarial_fooled_clean",
 )
 
 
@@ -75,8 +79,10 @@ def perturbation_measures(
       as the class the network predicts for the perturbed input, over all inputs.
     - ``n_fooled`` and the same two shares over the fooled inputs only (``..._fooled``), with the
       95% Wilson interval of the adversarial one (``..._low``, ``..._high``). On an input that was
-      not fooled the two classes coincide, so only the fooled inputs tell them apart. These four
-      are None when fewer than ``min_fooled`` inputs were fooled.
+      not fooled the two classes coincide, so only the fooled inputs tell them apart.
+      ``readout_adversarial_fooled_clean``: the baseline of that share, the share of the same fooled
+      inputs whose *clean* code is already read as their adversarial class. These five are None
+      when fewer than ``min_fooled`` inputs were fooled.
     - ``homogeneity_clean`` / ``homogeneity_perturbed``: homogeneity index of the clean / perturbed
       codes with the true classes, each with its ``..._chance`` level (shuffled labels), and
       ``homogeneity_perturbed_vs_prediction``: of the perturbed codes with the predicted classes
@@ -102,6 +108,7 @@ def perturbation_measures(
     for layer in codebook.layers:
         clean, perturbed = clean_codes[layer], perturbed_codes[layer]
         read = metrics.readout(codebook.node_labels[layer], perturbed)
+        read_clean = metrics.readout(codebook.node_labels[layer], clean)
         adversarial_hits = int(np.sum(read[fooled] == predictions[fooled]))
         low, high = metrics.wilson_interval(adversarial_hits, n_fooled) if enough else (None, None)
         out[layer] = {
@@ -114,6 +121,8 @@ def perturbation_measures(
             "readout_adversarial_fooled": adversarial_hits / n_fooled if enough else None,
             "readout_adversarial_fooled_low": low,
             "readout_adversarial_fooled_high": high,
+            "readout_adversarial_fooled_clean": (float(np.mean(read_clean[fooled] == predictions[fooled]))
+                                                 if enough else None),
             "homogeneity_clean": metrics.homogeneity_index(clean, labels),
             "homogeneity_perturbed": metrics.homogeneity_index(perturbed, labels),
             "homogeneity_perturbed_vs_prediction": metrics.homogeneity_index(perturbed, predictions),
@@ -127,20 +136,16 @@ def perturbation_measures(
     return out
 
 
-def takeover_layer(
+def takeover_span(
     measures_by_layer: Mapping[str, Mapping[str, Any]], layers: Sequence[str], min_fooled: int = 50
-) -> str | None:
-    """The first layer, from input to output, whose codes read the fooled inputs as their
-    adversarial class by a clear majority, when the counts decide it; None if too few were fooled.
+) -> tuple[str | None, str | None] | None:
+    """Where the adversarial class may and where it surely has taken over the codes of the fooled
+    inputs: (the first layer whose 95% Wilson interval of ``readout_adversarial_fooled`` reaches one
+    half, the first layer whose interval lies above one half), None for a layer there is none of;
+    None if fewer than ``min_fooled`` inputs were fooled.
 
-    A clear majority: the lower end of the 95% Wilson interval of ``readout_adversarial_fooled``
-    is above 0.5, and at least ``min_fooled`` inputs were fooled. The layers before it must each
-    be clearly short of a majority (the upper end below 0.5): a layer whose interval holds one half
-    may or may not be the first, so the answer is then "undecided". "none": every layer is clearly
-    short. A bare majority is not enough: with ~30 fooled inputs, a share just above one half is
-    within noise of it, and a rerun on a second machine moved such a takeover from conv3 to the
-    logits; a lower end just above one half is not either, as reruns moved FGSM's takeover between
-    fc, the logits and none. ``measures_by_layer`` maps each layer to its measures, as
+    The first layer that reads a majority of the fooled inputs as their adversarial class lies
+    between the two, both included. ``measures_by_layer`` maps each layer to its measures, as
     `perturbation_measures` returns them (NaN, as in a table, counts as missing like None).
     """
     min_fooled = check_int(min_fooled, "min_fooled", minimum=1)
@@ -153,6 +158,7 @@ def takeover_layer(
         )
     if int(measures_by_layer[layers[0]]["n_fooled"]) < min_fooled:
         return None
+    ends = {}
     for layer in layers:
         low, high = (measures_by_layer[layer][f"readout_adversarial_fooled_{end}"] for end in ("low", "high"))
         if _is_missing(low) or _is_missing(high):
@@ -160,11 +166,34 @@ def takeover_layer(
                 f"measures_by_layer must hold readout_adversarial_fooled_low and _high (computed with "
                 f"min_fooled <= {min_fooled}), got {low!r} and {high!r} at layer {layer!r}."
             )
-        if low > 0.5:
-            return layer
-        if high >= 0.5:
-            return "undecided"
-    return "none"
+        ends[layer] = low, high
+    possible = next((layer for layer in layers if ends[layer][1] >= 0.5), None)
+    certain = next((layer for layer in layers if ends[layer][0] > 0.5), None)
+    return possible, certain
+
+
+def takeover_layer(
+    measures_by_layer: Mapping[str, Mapping[str, Any]], layers: Sequence[str], min_fooled: int = 50
+) -> str | None:
+    """The first layer, from input to output, whose codes read the fooled inputs as their
+    adversarial class by a clear majority, when the counts decide it; None if too few were fooled.
+
+    A clear majority: the lower end of the 95% Wilson interval of ``readout_adversarial_fooled``
+    is above 0.5, and at least ``min_fooled`` inputs were fooled. The layers before it must each
+    be clearly short of a majority (the upper end below 0.5): a layer whose interval holds one half
+    may or may not be the first, so the answer is then "undecided" (`takeover_span` gives the
+    layers it lies between). "none": every layer is clearly short. A bare majority is not enough:
+    with ~30 fooled inputs, a share just above one half is within noise of it, and a rerun on a
+    second machine moved such a takeover from conv3 to the logits; a lower end just above one half
+    is not either, as reruns moved FGSM's takeover between fc, the logits and none.
+    """
+    span = takeover_span(measures_by_layer, layers, min_fooled)
+    if span is None:
+        return None
+    possible, certain = span
+    if possible is None:
+        return "none"
+    return possible if possible == certain else "undecided"
 
 
 def perturbation_table(
@@ -206,9 +235,20 @@ def perturbation_table(
 
 def takeover_layers(table: pd.DataFrame, min_fooled: int = 50) -> dict[tuple[str, float], str | None]:
     """`takeover_layer` of every (attack, epsilon) of a `perturbation_table`, in the table's order."""
+    return _per_set(takeover_layer, table, min_fooled)
+
+
+def takeover_spans(
+    table: pd.DataFrame, min_fooled: int = 50
+) -> dict[tuple[str, float], tuple[str | None, str | None] | None]:
+    """`takeover_span` of every (attack, epsilon) of a `perturbation_table`, in the table's order."""
+    return _per_set(takeover_span, table, min_fooled)
+
+
+def _per_set(rule: Any, table: pd.DataFrame, min_fooled: int) -> dict[tuple[str, float], Any]:
     layers = list(table["layer"].cat.categories)
     return {
-        (attack, epsilon): takeover_layer(group.set_index("layer").to_dict("index"), layers, min_fooled)
+        (attack, epsilon): rule(group.set_index("layer").to_dict("index"), layers, min_fooled)
         for (attack, epsilon), group in table.groupby(["attack", "epsilon"], sort=False, observed=True)
     }
 

@@ -19,6 +19,8 @@ from helpers.perturbation import (
     perturbation_table,
     takeover_layer,
     takeover_layers,
+    takeover_span,
+    takeover_spans,
     unrelated_grid_distance,
 )
 
@@ -93,6 +95,9 @@ def test_readout_shares_match_a_by_hand_computation_on_random_codes():
         assert out[layer]["readout_true_fooled"] == pytest.approx(np.mean(read[fooled] == labels[fooled]))
         assert out[layer]["readout_adversarial_fooled"] == \
             pytest.approx(np.mean(read[fooled] == predictions[fooled]))
+        read_clean = book.node_labels[layer][clean[layer]]
+        assert out[layer]["readout_adversarial_fooled_clean"] == \
+            pytest.approx(np.mean(read_clean[fooled] == predictions[fooled]))
 
 
 def test_fooled_only_measures_need_min_fooled_inputs():
@@ -100,7 +105,7 @@ def test_fooled_only_measures_need_min_fooled_inputs():
     for measures in out.values():
         assert measures["n_fooled"] == 3
         fooled_only = [key for key in MEASURES if "_fooled" in key and key != "n_fooled"]
-        assert len(fooled_only) == 4 and all(measures[key] is None for key in fooled_only)
+        assert len(fooled_only) == 5 and all(measures[key] is None for key in fooled_only)
         assert measures["readout_true"] is not None
 
 
@@ -147,6 +152,32 @@ def test_takeover_is_undecided_when_an_earlier_layer_may_hold_a_majority():
     b = measures["b"]
     assert b["readout_adversarial_fooled_low"] < 0.5 < b["readout_adversarial_fooled_high"]
     assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "undecided"
+    assert takeover_span(measures, TAKEOVER_BOOK.layers) == ("b", "c")  # the first majority: b or c
+
+
+def test_takeover_span_names_where_a_majority_may_and_surely_begins():
+    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 40, "c": 70, "d": 95})
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    assert takeover_span(measures, TAKEOVER_BOOK.layers) == ("c", "c")  # decided
+    clean, codes, labels, predictions = read_as_adversarial({"a": 10, "b": 55, "c": 45, "d": 20})
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    assert takeover_span(measures, TAKEOVER_BOOK.layers) == ("b", None)  # no layer surely a majority
+    assert takeover_layer(measures, TAKEOVER_BOOK.layers) == "undecided"
+    clean, codes, labels, predictions = read_as_adversarial({"a": 10, "b": 20, "c": 30, "d": 38})
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    assert takeover_span(measures, TAKEOVER_BOOK.layers) == (None, None)
+    clean, codes, labels, predictions = read_as_adversarial({"a": 40, "b": 40, "c": 40, "d": 40}, n_fooled=40)
+    assert takeover_span(perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions),
+                         TAKEOVER_BOOK.layers) is None  # too few fooled
+
+
+def test_the_baseline_counts_fooled_inputs_whose_clean_code_already_reads_as_their_adversarial_class():
+    # 100 inputs of class 0, the first 60 fooled into class 1; clean codes of the first 15 already on node 1.
+    clean, codes, labels, predictions = read_as_adversarial({"a": 30, "b": 40, "c": 70, "d": 95}, n_fooled=60)
+    clean = {layer: np.where(np.arange(100) < 15, 1, 0) for layer in clean}
+    measures = perturbation_measures(TAKEOVER_BOOK, clean, codes, labels, predictions)
+    assert all(m["readout_adversarial_fooled_clean"] == pytest.approx(15 / 60) for m in measures.values())
+    assert measures["a"]["readout_adversarial_fooled"] == pytest.approx(30 / 60)
 
 
 def test_takeover_is_none_when_every_layer_is_clearly_short_of_a_majority():
@@ -212,6 +243,7 @@ def test_perturbation_table_holds_the_measures_of_every_set():
     # nor clearly short of one: undecided.
     assert metrics.wilson_interval(3, 3)[0] < 0.5
     assert takeover_layers(table, min_fooled=3) == {("pgd", 0.0): None, ("pgd", 0.1): "undecided"}
+    assert takeover_spans(table, min_fooled=3) == {("pgd", 0.0): None, ("pgd", 0.1): ("pixels", None)}
     with pytest.raises(ValueError, match=r"perturbed_codes must hold the codes of every \(attack, epsilon\)"):
         perturbation_table(BOOK, CLEAN, {("pgd", 0.1): PERTURBED}, sweep)
 

@@ -93,6 +93,15 @@ def findings(results: dict[str, Any]) -> Claims:
                 f"{T}/{layer}/readout_accuracy", "~=", "/trained/network_accuracy_mean", margin=0.05)
         compare(f"trained {layer}: the readout agrees with the network at least as often as with the truth",
                 f"{T}/{layer}/readout_agreement", ">=", f"{T}/{layer}/readout_accuracy")
+    # Section 4: the readout on the test images the network gets wrong (mean over the seeds)
+    M = "/mistakes/layers"
+    compare("on its mistakes, the fc code names the network's wrong answer more often than the truth",
+            f"{M}/fc/as_network", ">", f"{M}/fc/as_true", margin=0.1)
+    compare("... for about three in five", f"{M}/fc/as_network", "~=", 0.6, margin=0.15)
+    compare("... and the true class for about one in four", f"{M}/fc/as_true", "~=", 0.25, margin=0.13)
+    compare("the pixel code, too, names the wrong answer more often than the truth", f"{M}/pixels/as_network",
+            ">", f"{M}/pixels/as_true")
+    compare("... for nearly half of them", f"{M}/pixels/as_network", "~=", 0.45, margin=0.15)
     # Section 5: controls, on the first seed: the main setting, then the other SOM and pooling sizes
     settings = {f"SOM {som_size}x{som_size}, pool {pool_size} (main)": S0}
     settings |= {name: f"/controls/{name}" for name in results["controls"]}
