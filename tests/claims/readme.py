@@ -21,7 +21,8 @@ def findings(results: dict[str, Any]) -> Claims:
     for section in (homogeneity, adversarial_codes, family, bit_vectors, consistency):
         section(claims, results)
     claims.without_support(r"_chance$|/chance_range/", "a chance level: the mean over ten label shuffles")
-    claims.without_support(r"/relations/", "a rank correlation over the models, or an end of its interval")
+    claims.without_support(r"/relations/|/test_and_robust/",
+                           "a rank correlation over the models, an end of its interval, or its p-value")
     claims.without_support(r"/sweep_fc/", "a ratio of two models' means, each with its support")
     return claims
 
@@ -97,17 +98,33 @@ def family(claims: Claims, results: dict[str, Any]) -> None:
                 f"{relations}/homogeneity at conv1/{outcome}/low", "<", 0.0)
         compare(f"conv1 homogeneity relates to neither ({outcome}) ",
                 f"{relations}/homogeneity at conv1/{outcome}/high", ">", 0.0)
+    for eps in ("0.2", "0.3"):
+        compare(f"fc homogeneity and robust accuracy at {eps}: the interval contains zero",
+                f"{relations}/homogeneity at fc/robust accuracy, ε = {eps}/high", ">", 0.0)
+    compare("given test accuracy little is left",
+            f"{relations}/homogeneity at fc/robust accuracy, ε = 0.1/partial", "~=", 0.0, margin=0.3)
+    compare("fc and test accuracy: exact permutation p < 0.001",
+            f"{relations}/homogeneity at fc/test accuracy/p", "<", 0.001)
+    compare("among the clean-trained, test and robust accuracy rank alike",
+            "/06_generalization_vs_vulnerability/test_and_robust/0.1/clean-trained/rho", ">", 0.9)
     compare("lesson 01's model and the recipe have the same test accuracy, within half a point",
             test["standard"], "~=", test[RECIPE], margin=0.005)
     claims.quote(test["standard"], "{:.1%}")
-    compare("nearly the same fc codes", f"{FAMILY}/{RECIPE}/layers/fc/homogeneity_index", "~=",
+    compare("equally class-pure fc codes", f"{FAMILY}/{RECIPE}/layers/fc/homogeneity_index", "~=",
             f"{FAMILY}/standard/layers/fc/homogeneity_index", margin=0.02)
     compare("under PGD at 0.3 lesson 01's model keeps none", f"{FAMILY}/standard/robust_accuracy/0.3", "<",
             0.01)
-    claims.quote(f"{FAMILY}/{RECIPE}/robust_accuracy/0.3", "{:.0%}")
-    claims.quote(f"{FAMILY}/{RECIPE}/robust_accuracy_restarts/0.3/accuracy", "{:.0%}")
+    suite = f"/06_generalization_vs_vulnerability/autoattack/{RECIPE}"
+    claims.quote(f"{suite}/autoattack/0.3/accuracy_after/Square", "{:.0%}")
+    claims.quote(f"{suite}/autoattack/0.3/low", "{:.0%}")
+    claims.quote(f"{suite}/autoattack/0.3/high", "{:.0%}")
+    claims.quote(f"{suite}/pgd_steps/40", "{:.0%}")
     claims.quote(f"{FAMILY}/{PLAIN}/fgsm_accuracy/0.3", "{:.0%}")
+    compare("plain FGSM: FGSM accuracy above its clean accuracy", f"{FAMILY}/{PLAIN}/fgsm_accuracy/0.3", ">",
+            f"{FAMILY}/{PLAIN}/attacked_accuracy")
     claims.quote(f"{FAMILY}/{PLAIN}/robust_accuracy/0.3", "{:.0%}")
+    claims.constant("1,000", "the test images of lesson 06's robustness record")
+    claims.constant("0.001", "the p-value lesson 06's relation is compared with")
     claims.constant("0.89", "the chance level of lesson 06's indices (quoted from the standard model)")
 
 
