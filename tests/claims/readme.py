@@ -147,7 +147,8 @@ def consistency(claims: Claims, results: dict[str, Any]) -> None:
     claims.quote("/08_consistency/pgd_gain/mean over seeds", "{:.0%}")
     claims.quote("/08_consistency/gain_intervals/pgd_mean/low", "{:.1%}")
     claims.quote("/08_consistency/gain_intervals/pgd_mean/high", "{:.1%}")
-    compare("over three seeds the term's PGD gain above zero", "/08_consistency/pgd_gain/mean over seeds", ">", 0)
+    compare("over three seeds the term's PGD gain above zero", "/08_consistency/pgd_gain/mean over seeds",
+            ">", 0)
     compare("AutoAttack: no gain, within two points", "/08_consistency/autoattack_gain/seed 0", "~=", 0,
             margin=0.02)
     claims.constant("0.2", "the budget epsilon of lesson 08 (parameter)")
