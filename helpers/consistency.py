@@ -9,6 +9,10 @@ agreement of the true classes that activate it most) are the series' adaptation.
 inputs keeping their SOM code is `helpers.metrics.code_retention`, which `layer_consistency` calls
 when codes are given.
 
+`sweep_models` gives the models of lesson 08's consistency sweep, which the lesson trains and
+``python -m helpers.bench robustness --lesson 08`` evaluates: Wong et al.'s FGSM-RS recipe with a
+consistency weight λ, over several seeds for λ = 0 and the regularized λ.
+
 >>> real = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]])
 >>> twin = np.array([[2.0, 0.0, 4.0], [3.0, 0.0, 0.0]])
 >>> cosine_similarity(real, twin)
@@ -26,17 +30,57 @@ import numpy as np
 
 from helpers import metrics
 from helpers.checks import check_finite, check_int
+from helpers.family import WONG_MNIST
+from helpers.training import TrainConfig
 
 __all__ = [
+    "LAMBDAS",
+    "REGULARIZED_LAMBDA",
+    "SEEDS",
     "consistency_per_input",
     "cosine_similarity",
+    "dominant_class_share",
     "equal_bit_share",
     "layer_consistency",
     "mean_over_inputs",
+    "sweep_config",
+    "sweep_models",
     "top_inputs",
     "topk_overlap",
     "unit_class_agreement",
 ]
+
+
+LAMBDAS = (0.0, 0.1, 1.0, 10.0)
+"""Consistency weights of lesson 08's sweep; 0 is adversarial training on clean and perturbed inputs."""
+REGULARIZED_LAMBDA = 1.0
+"""The sweep's weight that the lesson calls consistency-regularized."""
+SEEDS = (0, 1, 2)
+"""Training seeds of λ = 0 and of the regularized λ (the other weights train seed 0 only)."""
+
+
+def sweep_config(lam: float, seed: int = 0, epsilon: float = 0.2, n_train: int | None = 10000,
+                 epochs: int = 2) -> TrainConfig:
+    """FGSM-RS training with Wong et al.'s recipe (`family.WONG_MNIST`: unclipped random start, step
+    1.25 * `epsilon`, batches of 100, cyclic learning rate) at `epsilon`, on clean and perturbed inputs,
+    with consistency weight `lam` at fc."""
+    recipe = {**WONG_MNIST, "adv_epsilon": epsilon, "adv_step_size": 1.25 * epsilon}
+    return TrainConfig(seed=seed, n_train=n_train, epochs=epochs, consistency=lam, **recipe)
+
+
+def sweep_models(lambdas: tuple[float, ...] = LAMBDAS, regularized: float = REGULARIZED_LAMBDA,
+                 seeds: tuple[int, ...] = SEEDS, **budget: Any) -> dict[str, TrainConfig]:
+    """The sweep's models by name: "λ = 1" for the first seed, "λ = 1, seed 2" for the others, which
+    only λ = 0 and `regularized` train. `budget` goes to `sweep_config` (epsilon, n_train, epochs).
+
+    >>> list(sweep_models((0.0, 1.0, 10.0), seeds=(0, 1)))
+    ['λ = 0', 'λ = 1', 'λ = 10', 'λ = 0, seed 1', 'λ = 1, seed 1']
+    """
+    models = {f"λ = {lam:g}": sweep_config(lam, seeds[0], **budget) for lam in sorted(lambdas)}
+    for seed in seeds[1:]:
+        models |= {f"λ = {lam:g}, seed {seed}": sweep_config(lam, seed, **budget)
+                   for lam in sorted({0.0, regularized})}
+    return models
 
 
 def _check_activations(values: Any, name: str) -> np.ndarray:
@@ -57,11 +101,12 @@ def _check_pair(a: Any, b: Any, name_a: str = "a", name_b: str = "b") -> tuple[n
 
 
 def _top_mask(a: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the k largest entries of each row; among equal values the lower index wins."""
+    """Boolean mask of the k largest active (> 0) entries of each row, fewer where fewer are active;
+    among equal values the lower index wins."""
     order = np.argsort(-a, axis=1, kind="stable")[:, :k]
     mask = np.zeros(a.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=1)
-    return mask
+    return mask & (a > 0)
 
 
 def cosine_similarity(a: Any, b: Any) -> np.ndarray:
@@ -84,20 +129,26 @@ def cosine_similarity(a: Any, b: Any) -> np.ndarray:
 
 
 def topk_overlap(a: Any, b: Any, k: int) -> np.ndarray:
-    """Jaccard overlap of the index sets of the `k` most activated units of each row of `a` and `b`.
+    """Jaccard overlap |A & B| / |A | B| of the sets of the `k` most activated units of each row of `a`
+    and `b`.
 
-    Equal activations are ranked by unit index, the lower index first, so the sets (and the
-    overlap) are deterministic; with k units each, the value is |A & B| / (2k - |A & B|).
+    Only active units (activation > 0) count as "top": a row with fewer than `k` active units
+    contributes only those, so two rows with disjoint active units score 0 (two rows with none, 1).
+    Equal activations are ranked by unit index, the lower index first, so the sets (and the overlap)
+    are deterministic.
 
     >>> topk_overlap([[3, 2, 1, 0], [3, 2, 1, 0]], [[1, 2, 3, 0], [0, 1, 2, 3]], k=2)
     array([0.33333333, 0.        ])
     >>> topk_overlap([[1, 1, 1, 0]], [[0, 1, 1, 1]], k=2)  # ties: units 0 and 1, then 1 and 2
     array([0.33333333])
+    >>> topk_overlap([[2, 0, 0, 0], [0, 0, 0, 0]], [[0, 0, 3, 1], [0, 0, 0, 0]], k=3)  # few active units
+    array([0., 1.])
     """
     a, b = _check_pair(a, b)
     k = check_int(k, "k", minimum=1, maximum=a.shape[1])
-    shared = (_top_mask(a, k) & _top_mask(b, k)).sum(axis=1)
-    return shared / (2 * k - shared)
+    top_a, top_b = _top_mask(a, k), _top_mask(b, k)
+    shared, either = (top_a & top_b).sum(axis=1), (top_a | top_b).sum(axis=1)
+    return np.divide(shared, either, out=np.ones(len(a)), where=either > 0)
 
 
 def equal_bit_share(a: Any, b: Any) -> np.ndarray:
@@ -216,6 +267,26 @@ def unit_class_agreement(clean_acts: Any, twin_acts: Any, labels: Any, top: int 
     array([1., 0.])
     """
     clean_acts, twin_acts = _check_pair(clean_acts, twin_acts, "clean_acts", "twin_acts")
+    labels, dominant = _dominant_classes(clean_acts, labels, top)
+    twin_classes = labels[top_inputs(twin_acts, top)]
+    return (twin_classes == dominant[:, None]).mean(axis=1)
+
+
+def dominant_class_share(clean_acts: Any, labels: Any, top: int = 20) -> np.ndarray:
+    """Per unit, the share of all inputs whose true class is its dominant class (`unit_class_agreement`):
+    the agreement expected if its top twins were drawn at random, the measure's chance level
+    (about 0.1 for ten balanced classes).
+
+    >>> dominant_class_share([[9.0], [8.0], [0.0], [1.0]], labels=[3, 3, 1, 2], top=2)
+    array([0.5])
+    """
+    clean_acts = _check_activations(clean_acts, "clean_acts")
+    labels, dominant = _dominant_classes(clean_acts, labels, top)
+    return (labels[None, :] == dominant[:, None]).mean(axis=1)
+
+
+def _dominant_classes(clean_acts: np.ndarray, labels: Any, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checked `labels`, and per unit the most frequent class of its `top` most activating inputs."""
     labels = np.asarray(labels)
     if labels.shape != (len(clean_acts),) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D integer array with one class per input ({len(clean_acts)}), "
@@ -223,9 +294,6 @@ def unit_class_agreement(clean_acts: Any, twin_acts: Any, labels: Any, top: int 
     if (labels < 0).any():
         raise ValueError(f"labels must be non-negative classes, got {int(labels.min())!r}.")
     top = check_int(top, "top", minimum=1, maximum=len(clean_acts))
-    n_classes = int(labels.max()) + 1
     clean_classes = labels[top_inputs(clean_acts, top)]  # (n_units, top)
-    counts = np.apply_along_axis(np.bincount, 1, clean_classes, minlength=n_classes)
-    dominant = counts.argmax(axis=1)
-    twin_classes = labels[top_inputs(twin_acts, top)]
-    return (twin_classes == dominant[:, None]).mean(axis=1)
+    counts = np.apply_along_axis(np.bincount, 1, clean_classes, minlength=int(labels.max()) + 1)
+    return labels, counts.argmax(axis=1)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import hamming
@@ -9,8 +12,10 @@ from sklearn.metrics.pairwise import cosine_similarity as sklearn_cosine
 
 from helpers.consistency import (
     cosine_similarity,
+    dominant_class_share,
     equal_bit_share,
     layer_consistency,
+    sweep_models,
     top_inputs,
     topk_overlap,
     unit_class_agreement,
@@ -53,6 +58,26 @@ def test_topk_overlap_ties_go_to_the_lower_index():
     # All-equal rows pick units 0 and 1; the other row's top two are units 1 and 3.
     np.testing.assert_allclose(topk_overlap([[2.0, 2.0, 2.0, 2.0]], [[0.0, 5.0, 0.0, 5.0]], k=2), [1 / 3])
     np.testing.assert_allclose(topk_overlap([[2.0, 2.0, 2.0, 2.0]], [[5.0, 5.0, 0.0, 0.0]], k=2), [1.0])
+
+
+def test_topk_overlap_counts_only_active_units():
+    # One active unit each, different ones: disjoint active sets score 0 (the inactive zeros are not "top"),
+    # although the top-3 index sets by value would share two of four units.
+    assert topk_overlap([[2.0, 0.0, 0.0, 0.0]], [[0.0, 3.0, 0.0, 0.0]], k=3)[0] == 0.0
+    # {0, 1} active against {0}: 1 shared of 2; no active unit in either row: identical.
+    np.testing.assert_allclose(topk_overlap([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]],
+                                            [[5.0, 0.0, 0.0], [0.0, 0.0, 0.0]], k=2), [0.5, 1.0])
+
+
+def test_topk_overlap_equals_jaccard_of_active_top_sets():
+    rng = np.random.default_rng(3)
+    a, b = np.maximum(rng.normal(size=(30, 12)) - 1, 0), np.maximum(rng.normal(size=(30, 12)) - 1, 0)
+    expected = []
+    for row_a, row_b in zip(a, b):
+        sets = [{int(j) for j in np.argsort(-r, kind="stable")[:5] if r[j] > 0} for r in (row_a, row_b)]
+        union = sets[0] | sets[1]
+        expected.append(len(sets[0] & sets[1]) / len(union) if union else 1.0)
+    np.testing.assert_allclose(topk_overlap(a, b, k=5), expected)
 
 
 @pytest.mark.parametrize("k", [0, 5, 2.0, True])
@@ -204,3 +229,44 @@ def test_consistency_per_input_gives_one_value_per_input_whose_means_are_the_lay
     means = layer_consistency(clean, twin, 3, codes_clean, codes_twin)["fc"]
     assert means == pytest.approx({name: values.mean() for name, values in per_input.items()})
     assert means["mean_squared_gap"] == pytest.approx(((clean["fc"] - twin["fc"]) ** 2).mean())
+
+
+def test_dominant_class_share_is_the_agreement_of_random_twins():
+    rng = np.random.default_rng(4)
+    real, labels = rng.random((400, 6)), rng.integers(0, 4, 400)
+    dominant = [np.bincount(labels[np.argsort(-real[:, u], kind="stable")[:10]], minlength=4).argmax()
+                for u in range(6)]
+    np.testing.assert_allclose(dominant_class_share(real, labels, top=10),
+                               [np.mean(labels == d) for d in dominant])
+    # twins in random order agree with the dominant class about as often, on average over many draws
+    draws = [unit_class_agreement(real, rng.random((400, 6)), labels, top=10).mean() for _ in range(200)]
+    assert abs(np.mean(draws) - dominant_class_share(real, labels, top=10).mean()) < 0.02
+
+
+def test_lesson_08s_robustness_record_is_of_the_models_the_lesson_trains():
+    """A stale record (of models trained with other settings) fails: python -m helpers.bench robustness
+    --lesson 08 writes it anew."""
+    from helpers.bench import ROBUSTNESS_RECORD, robustness_models
+    from helpers.io import FIGURES_DIR
+
+    main = Path(str(ROBUSTNESS_RECORD).format(lesson="08"))
+    records = {path.name: json.loads(path.read_text()) for path in main.parent.glob("robustness_08*.json")}
+    wanted = {name: config.checkpoint_path().name for name, (config, _, _) in robustness_models("08").items()}
+    evaluated = {name: m["checkpoint"] for record in records.values() for name, m in record["models"].items()}
+    assert evaluated == wanted and sum(len(record["models"]) for record in records.values()) == len(wanted)
+    # 1,000 images for the first seed of each λ at least; the extra seeds may use fewer (the first ones)
+    assert records[main.name]["n_test"] >= 1000 and {"λ = 0", "λ = 1"} <= set(records[main.name]["models"])
+    assert len({(record["subset_seed"], json.dumps(record["settings"])) for record in records.values()}) == 1
+    results = json.loads((FIGURES_DIR / "08_consistency" / "results.json").read_text())
+    assert {name: results["models"][name]["checkpoint"] for name in wanted} == wanted
+    assert {name: m["checkpoint"] for name, m in results["robustness_record"].items()} == wanted
+
+
+def test_the_sweep_trains_seeds_of_lambda_0_and_the_regularized_lambda_with_the_recipe():
+    models = sweep_models((0.0, 1.0, 10.0), regularized=1.0, seeds=(0, 1, 2))
+    assert [(c.consistency, c.seed) for c in models.values()] == [
+        (0.0, 0), (1.0, 0), (10.0, 0), (0.0, 1), (1.0, 1), (0.0, 2), (1.0, 2)]
+    config = models["λ = 1, seed 2"]
+    assert (config.adv_start, config.lr_schedule, config.batch_size, config.adv_epsilon) == (
+        "unclamped", "cyclic", 100, 0.2)
+    assert config.adv_step_size == pytest.approx(1.25 * 0.2)
