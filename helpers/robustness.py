@@ -108,9 +108,8 @@ def autoattack_suite(
     if images.min() < 0 or images.max() > 1:
         raise ValueError("images must lie in [0, 1].")
     model = model.cpu().eval()
-    classifier = art_classifier(model, n_classes=int(predict_logits(model, x[:1]).shape[1]),
-                                input_shape=tuple(images.shape[1:]))
     logits = predict_logits(model, x).numpy()
+    classifier = art_classifier(model, n_classes=logits.shape[1], input_shape=tuple(images.shape[1:]))
     broken_by = np.where(logits.argmax(1) == labels, "", "clean").astype(object)
     result = SuiteResult(epsilon=float(epsilon), broken_by=broken_by)
     if epsilon == 0:
