@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CORRECT", "check"]
+__all__ = ["CORRECT", "check", "feed"]
 
 CORRECT = "correct on"
 
@@ -56,6 +56,26 @@ def check(
             return False
     print(f"{exercise}: {CORRECT} {len(cases)} case(s).")
     return True
+
+
+def feed(exercise: str, answer: Callable[..., Any], reference: Callable[..., Any],
+         checked: bool | None) -> Callable[..., Any]:
+    """The function the lesson's next cells use: the student's `answer` once `check` passed it, else
+    `reference`, saying which, so that the lesson runs top to bottom with the stub still unfilled.
+
+    `checked` is what `check` returned for `answer` (True, False or None).
+
+    >>> double = feed("double", lambda x: 2 * x, lambda x: x + x, checked=True)
+    The cells below use your double.
+    >>> double = feed("double", lambda x: None, lambda x: x + x, checked=None)
+    The cells below use the reference double until yours is filled in and passes its check.
+    """
+    if checked is True:
+        print(f"The cells below use your {exercise}.")
+        return answer
+    state = "is filled in and passes its check" if checked is None else "passes its check"
+    print(f"The cells below use the reference {exercise} until yours {state}.")
+    return reference
 
 
 def _as_array(value: Any) -> np.ndarray:

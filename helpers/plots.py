@@ -1,8 +1,12 @@
-"""One visual style for the series: figure saving, digit images, layer axes, attack colours, legends.
+"""One visual style for the series: figure saving, digit images, layer axes, one palette, legends.
 
-Colours: classes use `CLASS_PALETTE`; the three perturbations use `ATTACK_COLORS` (Okabe-Ito
-colours, distinct for colour-blind readers); gray and black are left free for clean references.
-Other categories (up to seven) take `OKABE_ITO` in order.
+One colour per thing, in every figure of every lesson: `PALETTE` names the colour of each input kind
+(clean and its perturbations), each model and each condition, and lessons take colours only from it
+(`color`), from `CLASS_COLORS` for the ten classes, or from `ordered_colors` for ordered values (a sweep
+of budgets, layers by depth). Black is the reference of each kind (the clean input, the standard
+model); a chance level is drawn in its condition's colour with `CHANCE_LINE`; `NEUTRAL` gray is for
+guides such as a zero line. Perturbations take Okabe-Ito colours, distinct for colour-blind readers,
+and no model takes one of them.
 """
 
 from __future__ import annotations
@@ -22,11 +26,51 @@ from matplotlib.legend import Legend
 
 from helpers.io import atomic_write
 
-CLASS_PALETTE = "tab10"
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#000080", "#bcbd22", "#17becf")
+"""The ten classes: matplotlib's tab10 with navy for class 7 instead of gray (a faded node reads gray)."""
+
+INPUT_COLORS = {"clean": "#000000", "fgsm": "#0072B2", "pgd": "#D55E00", "noise": "#CC79A7",
+                "transplanted": "#E69F00"}
+"""Inputs: the clean image (black) and its perturbations (Okabe-Ito blue, vermillion, reddish purple,
+orange); "transplanted" is another image's PGD perturbation (lesson 07). An attack's accuracy takes its
+colour too."""
+
+MODEL_COLORS = {
+    "standard": "#000000", "untrained": "#999999",
+    "500 images": "#DDCC77", "1,000 images": "#999933", "5,000 images": "#117733",
+    "5,000 images, 1 epoch": "#44AA99", "40% noise, 4 epochs": "#AA4499", "40% noise, memorized": "#661100",
+    "FGSM-RS, ε = 0.1": "#56B4E9", "FGSM-RS, ε = 0.3": "#009E73", "plain FGSM, ε = 0.3": "#882255",
+    "λ = 0": "#88CCEE", "λ = 0.1": "#6699CC", "λ = 1": "#332288", "λ = 10": "#B8860B",
+}
+"""Models: the standard model of lesson 01 (black), the untrained control (gray), lesson 06's family and
+lesson 08's consistency sweep (λ = 0 is adversarial training alone; λ = 1 is the regularized model)."""
+
+PALETTE = {**INPUT_COLORS, **MODEL_COLORS}
+"""Every named thing's colour: `INPUT_COLORS` and `MODEL_COLORS` together."""
+
+NEUTRAL = "0.6"
+"""Gray for guides (a zero line, a reference budget), never for a thing of `PALETTE`."""
+
+CHANCE_LINE = {"ls": "--", "lw": 1.2, "alpha": 0.8}
+"""How a chance level is drawn: dashed, in the colour of the condition it belongs to."""
+
 ATTACK_NAMES = {"fgsm": "FGSM", "pgd": "PGD", "noise": "noise (control)"}
-ATTACK_COLORS = {"fgsm": "#0072B2", "pgd": "#D55E00", "noise": "#CC79A7"}  # blue, vermillion, purple
-OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")
-"""The Okabe-Ito colours without their yellow (too light on white), for up to seven categories."""
+ATTACK_COLORS = {name: INPUT_COLORS[name] for name in ATTACK_NAMES}
+"""The three perturbations of lessons 04 and 05, by key; their colours are those of `INPUT_COLORS`."""
+
+
+def color(name: str) -> str:
+    """The series' colour for input kind, model or condition `name` (a key of `PALETTE`).
+
+    >>> color("pgd"), color("standard")
+    ('#D55E00', '#000000')
+    """
+    try:
+        return PALETTE[name]
+    except KeyError:
+        raise KeyError(f"{name!r} has no colour in the series' palette; add it to helpers.plots "
+                       f"(known: {', '.join(PALETTE)}).") from None
 
 
 def use_style() -> None:
@@ -138,7 +182,7 @@ def class_map(
 
     `class_counts` is (n_nodes, n_classes), e.g. from `metrics.node_class_counts`.
     """
-    colors = np.array(sns.color_palette(CLASS_PALETTE, class_counts.shape[1]))
+    colors = np.array(sns.color_palette(CLASS_COLORS, class_counts.shape[1]))
     totals = class_counts.sum(axis=1)
     purity = np.divide(class_counts.max(axis=1), totals, out=np.zeros(len(totals)), where=totals > 0)
     rgb = colors[class_counts.argmax(axis=1)] * purity[:, None] + (1 - purity[:, None])
@@ -151,6 +195,6 @@ def class_map(
 
 def class_legend(fig: Figure, class_names: list[str], **kwargs: Any) -> Legend:
     """A legend of the class colors used by `class_map`, outside the figure's axes."""
-    colors = sns.color_palette(CLASS_PALETTE, len(class_names))
+    colors = sns.color_palette(CLASS_COLORS, len(class_names))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors]
     return legend_outside(fig, handles, class_names, **{"title": "class", **kwargs})

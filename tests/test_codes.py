@@ -160,7 +160,7 @@ def test_class_map_colors_pure_nodes_fully_and_empty_nodes_white() -> None:
     fig, ax = plt.subplots()
     plots.class_map(ax, counts, (2, 2))
     rgb = ax.images[0].get_array()
-    palette = np.array(plots.sns.color_palette(plots.CLASS_PALETTE, 2))
+    palette = np.array(plots.sns.color_palette(plots.CLASS_COLORS, 2))
     np.testing.assert_allclose(rgb[0, 0], palette[0])          # pure class 0
     np.testing.assert_allclose(rgb[0, 1], [1, 1, 1])            # empty node
     np.testing.assert_allclose(rgb[1, 0], 0.5 * palette[0] + 0.5)  # half pure, faded halfway

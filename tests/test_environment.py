@@ -79,8 +79,8 @@ def test_notebook_is_a_lesson(path) -> None:
 def test_lesson_fits_a_class_and_times_each_section(path) -> None:
     cells = nbformat.read(path, as_version=4).cells
     prose = [c.source for c in cells if c.cell_type == "markdown"]
-    assert len(cells) <= 32
-    assert len(re.findall(r"\S+", "\n".join(prose))) <= 3200
+    assert len(cells) <= 40
+    assert len(re.findall(r"\S+", "\n".join(prose))) <= 3500
     sections = [m for m in prose if re.match(r"## \d+\.", m)]
     assert sections and all("Estimated time" in "\n\n".join(m.split("\n\n")[:2]) for m in sections)
 

@@ -147,7 +147,7 @@ def test_class_legend_lists_the_class_colours_outside_the_maps() -> None:
     fig.canvas.draw()
     assert legend.get_title().get_text() == "class"
     assert [t.get_text() for t in legend.get_texts()] == ["zero", "one"]
-    palette = plots.sns.color_palette(plots.CLASS_PALETTE, 2)
+    palette = plots.sns.color_palette(plots.CLASS_COLORS, 2)
     for patch, color in zip(legend.get_patches(), palette):
         np.testing.assert_allclose(patch.get_facecolor()[:3], color)
     assert not any(_overlaps(legend, ax) for ax in axes)
@@ -160,7 +160,40 @@ def test_ordered_colors_run_along_the_colormap() -> None:
     np.testing.assert_allclose(colors[0], plt.get_cmap("viridis")(0.0))
 
 
-def test_okabe_ito_colours_are_distinct_and_start_with_black() -> None:
-    colors = plots.OKABE_ITO
-    assert len(set(colors)) == 7 and colors[0] == "#000000"
-    assert min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in itertools.combinations(colors, 2)) > 20
+def test_palette_names_every_input_and_model_once_with_black_for_the_references() -> None:
+    assert plots.PALETTE == {**plots.INPUT_COLORS, **plots.MODEL_COLORS}
+    assert len(plots.PALETTE) == len(plots.INPUT_COLORS) + len(plots.MODEL_COLORS)
+    black = [name for name, c in plots.PALETTE.items() if mcolors.to_hex(c) == "#000000"]
+    assert black == ["clean", "standard"]
+    others = [c for name, c in plots.PALETTE.items() if name not in black]
+    assert len(set(map(mcolors.to_hex, others))) == len(others)  # no two things share a colour
+    assert plots.NEUTRAL not in [*plots.PALETTE.values()]
+    assert plots.color("pgd") == plots.ATTACK_COLORS["pgd"] == plots.INPUT_COLORS["pgd"]
+
+
+def test_no_model_looks_like_a_perturbation() -> None:
+    perturbations = [c for name, c in plots.INPUT_COLORS.items() if name != "clean"]
+    for name, model in plots.MODEL_COLORS.items():
+        difference = min(np.linalg.norm(_lab(model) - _lab(c)) for c in perturbations)
+        assert difference > 15, name
+
+
+@pytest.mark.parametrize("models", [
+    ["standard", "FGSM-RS, ε = 0.1", "FGSM-RS, ε = 0.3", "plain FGSM, ε = 0.3"],  # lesson 06's robustness
+    ["standard", "λ = 0", "λ = 0.1", "λ = 1", "λ = 10"],  # lesson 08
+])
+def test_models_drawn_together_are_distinct_for_colour_blind_readers(models) -> None:
+    assert _smallest_difference([plots.color(name) for name in models]) > 15
+
+
+def test_class_colours_are_ten_distinct_hues_none_gray() -> None:
+    assert len(set(plots.CLASS_COLORS)) == 10
+    assert min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in itertools.combinations(plots.CLASS_COLORS, 2)) > 20
+    for color in plots.CLASS_COLORS:
+        _, a, b = _lab(color)
+        assert np.hypot(a, b) > 20, f"{color} reads as gray"
+
+
+def test_an_unknown_name_has_no_colour_and_says_where_to_add_it() -> None:
+    with pytest.raises(KeyError, match="'robust' has no colour in the series' palette; add it to helpers.plots"):
+        plots.color("robust")
