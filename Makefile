@@ -33,7 +33,7 @@ SITE_PROFILE ?= full
 site: install
 	$(PYTHON) -m helpers.site --profile $(SITE_PROFILE)
 
-# Student editions of the lessons (solutions removed, outputs cleared, a note on top) in artifacts/student/
+# The hand-out for students in artifacts/student/: student editions (no solutions), helpers, data, README
 student: install
 	$(PYTHON) -m helpers.student
 

@@ -1,11 +1,15 @@
-"""Student editions of the lessons: `python -m helpers.student [--out-dir DIR] [notebook ...]`.
+"""Student editions of the lessons, in a folder to hand out: `python -m helpers.student [--out-dir DIR]
+[notebook ...]` (what `make student` runs).
 
 A lesson's coding exercise is a stub cell tagged ``exercise`` and a hidden solution cell tagged
 ``solution`` (see `helpers.exercises`). The student edition of a lesson drops every solution cell
 whose functions a stub already defines, turns any other solution cell into a stub
 (`stub_from_solution`), clears all outputs and puts a note on top saying what the copy is. The
-notebooks in `notebooks/` stay the teacher edition. Written to `artifacts/student/` by default
-(`make student`), ready to hand out.
+notebooks in `notebooks/` stay the teacher edition.
+
+`write_bundle` makes the hand-out (`artifacts/student/` by default): the student editions in
+`notebooks/`, the `helpers` package, the MNIST files, the committed evaluation records the lessons read,
+the requirements, and a README and Makefile of its own. It holds no teacher edition and no solution.
 
 `with_student_state` lets one execution check both editions: the teacher edition with, after each
 solution cell, a cell that puts the student's state back (the stubs rebound, the solution's other
@@ -17,13 +21,15 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from helpers.io import ARTIFACTS_DIR, REPO_ROOT, atomic_write, repo_relative
+from helpers.io import ARTIFACTS_DIR, FIGURES_DIR, REPO_ROOT, atomic_write, repo_relative
 from helpers.run import select
 
 STUDENT_DIR = ARTIFACTS_DIR / "student"
@@ -31,12 +37,60 @@ EXERCISE_TAG, SOLUTION_TAG, NOTE_TAG = "exercise", "solution", "student-note"
 STUDENT_STATE_TAG = "student-state"
 STUB_BODY = 'raise NotImplementedError("your code here")'
 
-NOTE = """> **Student edition of lesson {lesson}.** The solutions of the coding exercises are removed: each
-> exercise cell holds a stub for you to fill in, and its check says "not filled in yet" until you do, then
-> whether your answer is right. Outputs are cleared: run the cells from the top, in the series' environment
-> (its `helpers` package, data and model cache). The answers to the discussion questions at the end stay,
-> folded away. The teacher edition, with the solutions, is `notebooks/{lesson}.ipynb` in the course
-> repository."""
+NOTE = """> **Student edition of lesson {lesson}.** Each coding exercise holds a stub for you to fill in; its
+> check says "not filled in yet" until you do, then whether your answer is right, and the cells that use
+> your function take the series' own version until yours passes. Outputs are cleared: run the cells from the
+> top (README.md at the top of the hand-out says how to set up). The answers to the discussion questions at
+> the end stay, folded away."""
+
+BUNDLE_MARK = ".student-bundle"
+"""The file that marks a folder as a bundle `write_bundle` made, so that it may replace it."""
+
+BUNDLE_README = """# SOM codes of deep networks: the lessons, student edition
+
+How does a deep network represent its inputs, layer by layer? These notebooks answer that question
+hands-on, on a laptop CPU (no GPU needed). Each coding exercise holds a stub for you to fill in, with a
+check that tells you whether your answer is right.
+
+## Two commands
+
+On Linux or macOS with Python 3.10+ (with its `venv` module) and `make`:
+
+```bash
+make check   # sets up .venv (about 5 GB of packages, once) and runs every lesson quickly to check the setup
+make lab     # opens the lessons in Jupyter Lab
+```
+
+Open the lessons in order, starting with `notebooks/00_overview.ipynb`, and run each from the top. A
+lesson that needs a trained model trains it on the spot the first time (a few minutes on a CPU) and keeps it
+in `artifacts/checkpoints/`. Everything the lessons need is in this folder: the MNIST files in `data/`,
+the series' `helpers` package, and in `figures/bench/` the evaluations too long to run in class.
+
+With conda instead of `make`: `conda env create -f environment.yml`, `conda activate som-codes`,
+`pip install -e . --no-deps`, then `jupyter lab notebooks/`.
+"""
+
+BUNDLE_MAKEFILE = """# The student edition's two commands: `make check` and `make lab`.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+
+.PHONY: install check lab
+
+$(VENV)/.installed:
+\tpython3 -m venv $(VENV)
+\t$(PYTHON) -m pip install -r requirements.txt
+\t$(PYTHON) -m pip install -q --no-deps --no-build-isolation -e .
+\ttouch $@
+
+install: $(VENV)/.installed
+
+# Every lesson top to bottom with tiny settings (a few minutes): is everything in place?
+check: install
+\t$(PYTHON) -m helpers.run --profile smoke
+
+lab: install
+\t$(PYTHON) -m helpers.lab $(LAB_ARGS)
+"""
 
 
 def _tags(cell: NotebookNode) -> list[str]:
@@ -152,10 +206,47 @@ def write_student_edition(notebook: Path, out_dir: Path = STUDENT_DIR) -> Path:
     return path
 
 
+def _bundled_files() -> dict[Path, Path]:
+    """What the bundle copies from this checkout besides the lessons: {source: path in the bundle}."""
+    sources = [*sorted((REPO_ROOT / "helpers").glob("*.py")),
+               *sorted((REPO_ROOT / "data" / "MNIST" / "raw").glob("*.gz")),
+               REPO_ROOT / "data" / "MNIST" / "raw" / "SHA256SUMS",
+               *sorted((FIGURES_DIR / "bench").glob("*.json")),
+               *(REPO_ROOT / name for name in ("requirements.txt", "environment.yml", "pyproject.toml"))]
+    return {source: source.relative_to(REPO_ROOT) for source in sources}
+
+
+def write_bundle(out_dir: Path = STUDENT_DIR, notebooks: list[Path] | None = None) -> Path:
+    """Write the hand-out folder `out_dir` (see the module's docstring) for `notebooks` (default: every
+    lesson) and return it. It replaces an earlier bundle there, but no other folder."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not (out_dir / BUNDLE_MARK).exists():
+        raise FileExistsError(f"{out_dir} exists and is not a student bundle; choose another --out-dir "
+                              "or remove it.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        for notebook in notebooks or select([]):
+            write_student_edition(notebook, staging / "notebooks")
+        for source, target in _bundled_files().items():
+            (staging / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, staging / target)
+        (staging / "README.md").write_text(BUNDLE_README)
+        (staging / "Makefile").write_text(BUNDLE_MAKEFILE)
+        (staging / BUNDLE_MARK).write_text("made by python -m helpers.student\n")
+        staging.chmod(0o755)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.student", description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=STUDENT_DIR,
-                        help="where the student editions go (default: artifacts/student)")
+                        help="the folder to write (default: artifacts/student)")
     parser.add_argument("notebooks", nargs="*",
                         help="e.g. 01, 01_training or a path to an .ipynb file (default: all lessons)")
     return parser
@@ -163,10 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    for notebook in select(args.notebooks):
-        path = write_student_edition(notebook, args.out_dir)
-        shown = repo_relative(path) if path.resolve().is_relative_to(REPO_ROOT) else path
-        print(f"{notebook.stem:<36} -> {shown}")
+    notebooks = select(args.notebooks)
+    bundle = write_bundle(args.out_dir, notebooks)
+    shown = repo_relative(bundle) if bundle.resolve().is_relative_to(REPO_ROOT) else bundle
+    print(f"The student bundle ({len(notebooks)} lessons, no solutions) is in {shown}/: "
+          "hand out that folder.")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def _cells(path: Path) -> list[nbformat.NotebookNode]:
 
 
 def _core(cells: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
-    starts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith(GOING_FURTHER)]
+    starts = [i for i, c in enumerate(cells)
+              if c.cell_type == "markdown" and c.source.startswith(GOING_FURTHER)]
     return cells[:starts[0]] if starts else cells
 
 

@@ -188,12 +188,13 @@ def test_models_drawn_together_are_distinct_for_colour_blind_readers(models) -> 
 
 def test_class_colours_are_ten_distinct_hues_none_gray() -> None:
     assert len(set(plots.CLASS_COLORS)) == 10
-    assert min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in itertools.combinations(plots.CLASS_COLORS, 2)) > 20
+    pairs = itertools.combinations(plots.CLASS_COLORS, 2)
+    assert min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in pairs) > 20
     for color in plots.CLASS_COLORS:
         _, a, b = _lab(color)
         assert np.hypot(a, b) > 20, f"{color} reads as gray"
 
 
 def test_an_unknown_name_has_no_colour_and_says_where_to_add_it() -> None:
-    with pytest.raises(KeyError, match="'robust' has no colour in the series' palette; add it to helpers.plots"):
+    with pytest.raises(KeyError, match="'robust' has no colour in the series' palette; add it to helpers"):
         plots.color("robust")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -63,7 +66,7 @@ def test_a_solution_with_its_own_stub_is_dropped_and_outputs_are_cleared() -> No
     lesson = _toy_lesson(with_stub=True)
     edition = student.student_edition(lesson, "99_toy")
     assert [c.metadata.get("tags", []) for c in edition.cells] == [[NOTE_TAG], [], [], [EXERCISE_TAG], []]
-    assert "99_toy" in edition.cells[0].source and "notebooks/99_toy.ipynb" in edition.cells[0].source
+    assert "99_toy" in edition.cells[0].source and "notebooks/99_toy.ipynb" not in edition.cells[0].source
     assert edition.cells[2].outputs == [] and edition.cells[2].execution_count is None
     assert SOLUTION_TAG in lesson.cells[-2].metadata["tags"] and lesson.cells[1].outputs  # the input is kept
 
@@ -75,10 +78,61 @@ def test_a_solution_without_a_stub_becomes_one_visible_exercise_cell() -> None:
     assert not any(SOLUTION_TAG in c.metadata.get("tags", []) for c in edition.cells)
 
 
-def test_cli_writes_the_chosen_lessons_to_the_out_dir(tmp_path, capsys) -> None:
-    student.main(["--out-dir", str(tmp_path), "00", "01_training"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["00_overview.ipynb", "01_training.ipynb"]
-    assert "00_overview" in capsys.readouterr().out
+def test_cli_writes_a_bundle_of_the_chosen_lessons_and_replaces_only_a_bundle(tmp_path, capsys) -> None:
+    bundle = tmp_path / "handout"
+    student.main(["--out-dir", str(bundle), "00", "01_training"])
+    written = sorted(p.name for p in (bundle / "notebooks").iterdir())
+    assert written == ["00_overview.ipynb", "01_training.ipynb"]
+    assert "(2 lessons, no solutions)" in capsys.readouterr().out
+    student.main(["--out-dir", str(bundle), "02"])  # a bundle is replaced as a whole
+    assert [p.name for p in (bundle / "notebooks").iterdir()] == ["02_som_per_layer.ipynb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["handout"]  # no staging folder left
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(FileExistsError, match="exists and is not a student bundle"):
+        student.write_bundle(tmp_path / "mine")
+
+
+def _solution_texts(lesson: nbformat.NotebookNode) -> list[str]:
+    """Each solution cell's source, and each line of it (of 25 characters or more) no other cell has."""
+    solutions = [c.source for c in lesson.cells if SOLUTION_TAG in c.metadata.get("tags", [])]
+    return solutions + [line for line in _solution_lines(lesson) if len(line) >= 25]
+
+
+def test_the_bundle_holds_what_a_student_needs_and_no_solution(tmp_path) -> None:
+    bundle = student.write_bundle(tmp_path / "handout")
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    names = {p.relative_to(bundle).as_posix() for p in files}
+    assert {f"notebooks/{p.name}" for p in LESSONS} <= names
+    assert {"README.md", "Makefile", "requirements.txt", "environment.yml", "pyproject.toml",
+            "helpers/__init__.py", "helpers/run.py", "data/MNIST/raw/train-images-idx3-ubyte.gz",
+            "data/MNIST/raw/SHA256SUMS", "figures/bench/robustness_06.json"} <= names
+    assert not any(name.startswith(("tests/", "artifacts/", ".ci/")) for name in names)
+    for path in LESSONS:  # every notebook is a student edition, and no solution is anywhere
+        edition = nbformat.read(bundle / "notebooks" / path.name, as_version=4)
+        assert NOTE_TAG in edition.cells[0].metadata["tags"]
+        assert not any(SOLUTION_TAG in c.metadata.get("tags", []) for c in edition.cells)
+        assert "notebooks/" not in edition.cells[0].source  # it names no teacher edition
+        texts = _solution_texts(nbformat.read(path, as_version=4))
+        assert texts
+        for file in files:
+            content = file.read_bytes().decode("utf-8", errors="ignore")
+            assert not [t for t in texts if t in content], (path.stem, file)
+    readme = (bundle / "README.md").read_text()
+    assert "make check" in readme and "make lab" in readme
+    assert "requirements.txt" in (bundle / "Makefile").read_text()
+
+
+def test_a_lesson_runs_from_the_bundle_alone(tmp_path) -> None:
+    """The smoke run of lesson 00's student edition, with the bundle's own helpers and data."""
+    bundle = student.write_bundle(tmp_path / "handout", run.select(["00"]))
+    env = {**os.environ, "PYTHONPATH": str(bundle)}
+    done = subprocess.run([sys.executable, "-m", "helpers.run", "--profile", "smoke", "00"], cwd=bundle,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    executed = nbformat.read(bundle / "artifacts" / "smoke" / "executed" / "00_overview.ipynb", as_version=4)
+    assert NOTE_TAG in executed.cells[0].metadata["tags"]
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert outputs and not [o for o in outputs if o.output_type == "error"]
 
 
 def _solution_lines(lesson: nbformat.NotebookNode) -> set[str]:
