@@ -101,9 +101,9 @@ def draw_width_demo(
     draw_grid(axes[0], weights[sigma], f"start width sigma = {sigma:g}")
     for ax, measure, unit in ((axes[1], "quantization error", "mean distance to the BMU"),
                               (axes[2], "topographic error", "share of points")):
-        ax.plot(quality.index, quality[measure], "o-", color="tab:blue")
-        ax.axvline(default, color="0.5", ls="--", lw=1.2, label=f"the lesson's default ({default:g})")
-        ax.plot(sigma, quality.loc[sigma, measure], "o", ms=11, mfc="none", mec="tab:red", mew=2,
+        ax.plot(quality.index, quality[measure], "o-", color=plots.INK)
+        ax.axvline(default, color=plots.NEUTRAL, ls="--", lw=1.2, label=f"the lesson's default ({default:g})")
+        ax.plot(sigma, quality.loc[sigma, measure], "o", ms=13, mfc="none", mec=plots.INK, mew=2,
                 label="the run on the left")
         ax.set(xscale="log", xlabel="start width sigma (grid steps, log scale)", ylabel=unit, title=measure,
                ylim=(0, None))
@@ -185,7 +185,7 @@ def draw_budget_demo(
                              layout="constrained")
     plots.show_digit(axes[0], x[index], f"clean\nnetwork says {true_class}")
     plots.show_digit(axes[1], sweep.images[attack, epsilon][index], f"{name} twin\nnetwork says {said}",
-                     color="black" if said == true_class else "tab:red")
+                     color=plots.color("clean") if said == true_class else plots.color(attack))
 
     def xy(node: int) -> tuple[int, int]:
         return node % n_cols, node // n_cols   # where `plots.class_map` draws node k
@@ -199,9 +199,10 @@ def draw_budget_demo(
         clean, twin = int(clean_codes[layer][index]), int(perturbed_codes[attack, epsilon][layer][index])
         if clean != twin:
             ax.annotate("", xy=xy(twin), xytext=xy(clean),
-                        arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.2})
-        ax.plot(*xy(clean), "o", ms=14, mfc="white", mec="k", mew=1.5, label="clean")   # rings the twin's
-        ax.plot(*xy(twin), "X", ms=9, mfc="k", mec="white", label=f"{name} twin")      # cross on one node
+                        arrowprops={"arrowstyle": "->", "color": plots.color("clean"), "lw": 1.2})
+        ax.plot(*xy(clean), "o", ms=14, mfc="white", mec=plots.color("clean"), mew=1.5,  # rings the twin's
+                label="clean")
+        ax.plot(*xy(twin), "X", ms=9, mfc=plots.color(attack), mec="white", label=f"{name} twin")
         ax.set(xlim=(-1.2, n_cols + 0.2), ylim=(-1.2, n_rows + 0.2))
         ax.set_xlabel(f"read as {read_as(layer, clean)} | {read_as(layer, twin)}", fontsize=9)
     plots.class_legend(fig, [str(c) for c in range(codebook.n_classes)], loc="outside right upper", ncols=2)

@@ -52,6 +52,9 @@ PALETTE = {**INPUT_COLORS, **MODEL_COLORS}
 NEUTRAL = "0.6"
 """Gray for guides (a zero line, a reference budget), never for a thing of `PALETTE`."""
 
+INK = "#333333"
+"""Dark gray for the one series of a plot that compares no things (a measure over a parameter)."""
+
 CHANCE_LINE = {"ls": "--", "lw": 1.2, "alpha": 0.8}
 """How a chance level is drawn: dashed, in the colour of the condition it belongs to."""
 

@@ -167,7 +167,7 @@ def test_palette_names_every_input_and_model_once_with_black_for_the_references(
     assert black == ["clean", "standard"]
     others = [c for name, c in plots.PALETTE.items() if name not in black]
     assert len(set(map(mcolors.to_hex, others))) == len(others)  # no two things share a colour
-    assert plots.NEUTRAL not in [*plots.PALETTE.values()]
+    assert plots.NEUTRAL not in [*plots.PALETTE.values()] and plots.INK not in [*plots.PALETTE.values()]
     assert plots.color("pgd") == plots.ATTACK_COLORS["pgd"] == plots.INPUT_COLORS["pgd"]
 
 
