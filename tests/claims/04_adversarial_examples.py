@@ -9,7 +9,9 @@ from helpers.claims import Claims
 
 CONSTANTS = [("0.05", "a budget of the parameter epsilons"), ("0.1", "a budget of the parameter epsilons"),
              ("0.2", "a budget of the parameter epsilons"), ("0.3", "the largest budget (epsilons)"),
-             ("0.15", "the budget of exercise 2"), ("2.5", "PGD's step size factor (helpers.attacks)"),
+             ("0.15", "the budget of section 5's table and exercise 3"),
+             ("2.5", "PGD's step size factor (helpers.attacks)"),
+             ("0.5", "what PGD's steps travel beyond the 2 epsilon across the budget (2.5 - 2)"),
              ("10%", "the bound the noise claim checks")]
 """Numbers the prose prints that are not results: (text, reason)."""
 
@@ -76,16 +78,20 @@ def findings(results: dict[str, Any]) -> Claims:
             largest("pgd", "share_changed_by_full_epsilon"), "<", 0.5, margin=0.05)
     compare("PGD's fooled digits are named with high confidence (mean probability above 0.8)",
             largest("pgd", "confidence_when_fooled"), ">", 0.8, margin=0.05)
-    # exercise 2: how many PGD steps are enough?
+    # 5. PGD: more steps, shorter steps (the table the student's PGD makes), and exercise 3 (the random start)
     eps_steps = results["pgd_steps_study"]["epsilon"]
     study = "/pgd_steps_study/steps_{}"
-    compare("one PGD step without the random start is FGSM", study.format("1_no_start"), "~=",
+    compare("one PGD step from the clean image is FGSM", study.format("1_no_start"), "~=",
             success("fgsm", eps_steps), margin=1e-9)
+    compare("five steps from the clean image fool many more digits than one", study.format("5_no_start"), ">",
+            study.format("1_no_start"), margin=0.1)
+    compare("the sweep's PGD steps fool more than five from the clean image", success("pgd", eps_steps), ">",
+            study.format("5_no_start"), margin=0.04)
     compare("one PGD step from the random start is about as strong as FGSM", study.format("1_random_start"),
             "~=", success("fgsm", eps_steps), margin=0.06)
-    compare("five steps fool many more digits than one", study.format("5_random_start"), ">",
+    compare("five steps fool many more digits than one (random start)", study.format("5_random_start"), ">",
             study.format("1_random_start"), margin=0.1)
-    compare("the sweep's PGD steps fool more than five", success("pgd", eps_steps), ">",
+    compare("the sweep's PGD steps fool more than five (random start)", success("pgd", eps_steps), ">",
             study.format("5_random_start"), margin=0.04)
     compare("the random start changes little (five steps)", study.format("5_random_start"), "~=",
             study.format("5_no_start"), margin=0.03)
