@@ -174,8 +174,8 @@ def draw_budget_demo(
     attack: str = "pgd",
 ) -> Figure:
     """Input `index` of the attacked set `x`, its twin at budget `epsilon`, and both codes on every
-    layer's class map (white circle: clean; black cross: twin; an arrow where they differ), each map
-    labelled with the class the two nodes are read as."""
+    layer's class map (white circle ringed in black: clean; cross in the attack's colour: twin; an arrow
+    where they differ), each map labelled with the class the two nodes are read as."""
     if (attack, epsilon) not in sweep.images:
         raise ValueError(f"epsilon must be a budget of the sweep {list(sweep.epsilons)!r}, got {epsilon!r}.")
     layers, (n_rows, n_cols) = codebook.layers, codebook.grid_shape
@@ -199,10 +199,10 @@ def draw_budget_demo(
         clean, twin = int(clean_codes[layer][index]), int(perturbed_codes[attack, epsilon][layer][index])
         if clean != twin:
             ax.annotate("", xy=xy(twin), xytext=xy(clean),
-                        arrowprops={"arrowstyle": "->", "color": plots.color("clean"), "lw": 1.2})
-        ax.plot(*xy(clean), "o", ms=14, mfc="white", mec=plots.color("clean"), mew=1.5,  # rings the twin's
-                label="clean")
-        ax.plot(*xy(twin), "X", ms=9, mfc=plots.color(attack), mec="white", label=f"{name} twin")
+                        arrowprops={"arrowstyle": "->", "color": plots.color(attack), "lw": 1.5})
+        # the clean code's ring is wider than the twin's cross, so neither hides the other on one node
+        ax.plot(*xy(clean), "o", ms=14, mfc="white", mec=plots.color("clean"), mew=1.5, label="clean")
+        ax.plot(*xy(twin), "X", ms=10, mfc=plots.color(attack), mec="white", label=f"{name} twin")
         ax.set(xlim=(-1.2, n_cols + 0.2), ylim=(-1.2, n_rows + 0.2))
         ax.set_xlabel(f"read as {read_as(layer, clean)} | {read_as(layer, twin)}", fontsize=9)
     plots.class_legend(fig, [str(c) for c in range(codebook.n_classes)], loc="outside right upper", ncols=2)

@@ -73,7 +73,7 @@ def clean_codes(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def distances_and_fit(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 2: how far codes move, and how well the clean maps fit perturbed inputs."""
+    """Section 2 and Going further A: how far codes move, and how well the clean maps fit perturbed inputs."""
     compare, top, layers = claims.compare, largest_budget(results), results["layers"]
     for name in results["attacks"]:
         for layer in layers[:2]:
@@ -112,8 +112,20 @@ def distances_and_fit(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def readout_and_takeover(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 3: which class the perturbed codes are read as, and the takeover layer."""
+    """Sections 3 and 4: which class the perturbed codes are read as, and the takeover layer against its
+    baseline (the fooled inputs' clean codes read as their adversarial class)."""
     compare, top, layers = claims.compare, largest_budget(results), results["layers"]
+    compare("PGD's true-class readout falls to nearly nothing by fc", at("pgd", top, "fc", "readout_true"),
+            "<", 0.05)
+    for layer in layers[2:]:
+        for name in ATTACKS:
+            compare(f"from conv2 on the noise leaves far more codes with the true class than {name} "
+                    f"({layer})",
+                    at("noise", top, layer, "readout_true"), ">", at(name, top, layer, "readout_true"),
+                    margin=0.25)
+    for eps in (eps for eps in results["parameters"]["epsilons"] if 0 < eps < top):
+        compare(f"noise fools too few inputs to read a takeover at ε={eps:g}",
+                at("noise", eps, key="takeover_layer"), "==", None)
     for name in ATTACKS:
         for eps in results["parameters"]["epsilons"]:
             compare(f"{name}, ε={eps:g}: no takeover in the pixels or at conv1",
@@ -147,7 +159,7 @@ def readout_and_takeover(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def single_inputs(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 5: the three single inputs, read through the averages over all inputs."""
+    """Going further C: the three single inputs, read through the averages over all inputs."""
     compare, top = claims.compare, largest_budget(results)
     for name in ("pgd", "noise"):
         compare(f"{name} twins stay near the clean code in the pixels", at(name, top, "pixels", DISTANCE),
@@ -161,7 +173,7 @@ def single_inputs(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def homogeneity(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 4: the homogeneity index of perturbed codes against its chance level."""
+    """Going further B: the homogeneity index of perturbed codes against its chance level."""
     compare, top, layers = claims.compare, largest_budget(results), results["layers"]
     for layer in layers:
         compare(f"the noise changes the index at {layer} by at most about a tenth",
@@ -193,7 +205,8 @@ def homogeneity(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def sharing_vs_budget(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 6: the sharing of the clean code against the PGD fooling budget, beside the logit margin."""
+    """Going further D: the sharing of the clean code against the PGD fooling budget, beside the logit
+    margin."""
     compare = claims.compare
     compare("the margin predicts the budget far better than any sharing",
             "/single_input_test/spearman_margin_vs_budget", ">", 0.7)
@@ -207,7 +220,8 @@ def sharing_vs_budget(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def named_budgets(claims: Claims, results: dict[str, Any]) -> None:
-    """Sections 2 to 4 and 6 at the budgets the text names besides the largest (a smoke run sweeps fewer)."""
+    """The budgets the text names besides the largest (a smoke run sweeps fewer): sections 2 to 4 and Going
+    further A, B and D."""
     compare, top, layers = claims.compare, largest_budget(results), results["layers"]
     if not {0.1, 0.15, 0.2} <= set(results["parameters"]["epsilons"]):
         return
@@ -261,7 +275,7 @@ def named_budgets(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def budget_demo(claims: Claims, results: dict[str, Any]) -> None:
-    """Section 5: one digit over the budgets (the demo)."""
+    """Going further C: one digit over the budgets (the demo)."""
     compare, demo = claims.compare, results["budget_demo"]
     demo_at = f"/budget_demo/path/{demo['fooling_budget']:g}"
     for eps in results["parameters"]["epsilons"]:
@@ -278,7 +292,8 @@ def budget_demo(claims: Claims, results: dict[str, Any]) -> None:
 
 
 def quotes_and_constants(claims: Claims, results: dict[str, Any]) -> None:
-    """The numbers the prose quotes (section 2's fit of the shallow maps), and the constants it prints."""
+    """The numbers the prose quotes (the fit of the shallow maps, Going further A; the clean readout, section
+    3), and the constants it prints."""
     top, shallow = largest_budget(results), results["layers"][:2]
     shallow_qe = {(name, layer): results["attacks"][name][f"{top:g}"]["layers"][layer][RQE]
                   for name in results["attacks"] for layer in shallow}
