@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers.claims import Claims
 
-TASKS = ("clean_vs_PGD", "clean_vs_noise", "PGD_vs_noise")       # the three detection tasks of section 4
+TASKS = ("clean_vs_PGD", "clean_vs_noise", "PGD_vs_noise")       # the three detection tasks of section 5
 PIXELS = "/fiedler/pixels/mean"        # the no-network control: mean separation of binarized pixels
 # the Fiedler variants of section 3 beside the trained network's normalized Laplacian
 UNNORMALIZED = "trained_unnormalized_Laplacian"
@@ -25,22 +25,22 @@ def sep_at(variant: str, layer: str, key: str = "mean") -> str:
 
 
 def det_at(lens: str, task: str, layer: str) -> str:
-    """Pointer to a detector's held-out accuracy on the task it was trained on (section 4)."""
+    """Pointer to a detector's held-out accuracy on the task it was trained on (section 5, further A)."""
     return f"/detection/held_out/{lens}/{task}/{layer}"
 
 
 def base_at(view: str, task: str) -> str:
-    """Pointer to a detector's held-out accuracy on a view without a network (section 4)."""
+    """Pointer to a detector's held-out accuracy on a view without a network (sections 4 and 5)."""
     return f"/detection/baselines/{view}/{task}"
 
 
 def fooled_at(task: str, group: str, view: str) -> str:
-    """Pointer to a detector's held-out accuracy on the twins of the images PGD fooled, or did not."""
+    """Pointer to a detector's held-out accuracy on the twins of images PGD fooled, or not (further B)."""
     return f"/detection/by_fooled/{task}/{group}/{view}"
 
 
 def transfer_at(trained_on: str, tested_on: str, layer: str) -> str:
-    """Pointer to a bit-vector detector's held-out accuracy on another task (section 4)."""
+    """Pointer to a bit-vector detector's held-out accuracy on another task (Going further C)."""
     return f"/detection/transfer_bits/{trained_on}/{tested_on}/{layer}"
 
 
@@ -74,7 +74,7 @@ def findings(results: dict[str, Any]) -> Claims:
         compare(f"untrained: the gap is smallest at fc, below {layer}",
                 bit_at("untrained", "fc", "similarity gap"), "<",
                 bit_at("untrained", layer, "similarity gap"), margin=0.005)
-    # sections 1 and 2: the untrained network's fc loses even the pixels' structure; its gap stays small
+    # sections 1 and 3: the untrained network's fc loses even the pixels' structure; its gap stays small
     compare("untrained fc below the pixels", sep_at("untrained", "fc"), "<", PIXELS, margin=0.1)
     for layer in layers:
         compare(f"untrained: small similarity gap at {layer}",
@@ -114,7 +114,7 @@ def findings(results: dict[str, Any]) -> Claims:
             sep_at(POOLED, "conv3", "min"), ">", sep_at("trained", "conv3", "min"), margin=0.1)
     compare("a random split scores above 0.5 on average", "/fiedler_chance/mean", ">", 0.5)
 
-    # section 4: detecting adversarial images
+    # section 5 and Going further A: detecting adversarial images from bits and from SOM codes
     compare("PGD at the larger budget fools nearly every image", "/detection/fooled/pgd_transfer", ">", 0.95)
     # "about a fifth": 21% here, 23% with one thread (models trained to other weights); the share's 95%
     # Wilson interval on about 500 images is some 4 points either way, so the text gives no percentage
@@ -148,7 +148,7 @@ def findings(results: dict[str, Any]) -> Claims:
     # paired difference lies above zero; for PGD vs noise the text names no winner, so nothing is claimed
     compare("at fc SOM codes detect clean vs PGD better than bits (the paired interval lies above zero)",
             "/detection/fc_codes_minus_bits/clean_vs_PGD/low", ">", 0.0)
-    # section 4: the baselines without a network, the transplanted perturbation and FGSM
+    # sections 4 and 5: the baselines without a network, the transplanted perturbation and FGSM
     stats, pixels, aim = "perturbation_statistics", "pixels", "PGD_vs_transplanted_PGD"
     compare("transplanted PGD fools almost none", "/detection/fooled/transplanted", "<", 0.02)
     for view in (stats, pixels):
@@ -173,7 +173,7 @@ def findings(results: dict[str, Any]) -> Claims:
         compare(f"fc {lens}: PGD vs transplanted PGD above chance", det_at(lens, aim, "fc"), ">", 0.6)
         compare(f"fc {lens}: transplanted PGD vs noise about chance",
                 det_at(lens, "transplanted_PGD_vs_noise", "fc"), "~=", 0.5, margin=0.05)
-    # section 4: the twins of fooled and of unfooled images
+    # Going further B: the twins of fooled and of unfooled images
     for view in (pixels, "bits_conv1", "bits_conv2"):
         for group in ("fooled", "not_fooled"):
             compare(f"clean vs PGD: {view} flag every {group} twin",
@@ -181,7 +181,7 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("clean vs PGD at fc: fooled twins detected less often than the others",
             fooled_at("clean_vs_PGD", "fooled", "bits_fc"), "<",
             fooled_at("clean_vs_PGD", "not_fooled", "bits_fc"))
-    # section 4: does a detector generalize?
+    # Going further C: does a detector generalize?
     for layer in conv:
         for tested_on in (f"clean_vs_PGD_eps_{transfer_epsilon:g}", "clean_vs_FGSM"):
             compare(f"a PGD detector flags {tested_on} at {layer}",
@@ -196,7 +196,7 @@ def findings(results: dict[str, Any]) -> Claims:
             transfer_at("clean_vs_PGD", "clean_vs_PGD", "fc"), ">",
             transfer_at("clean_vs_PGD", "clean_vs_noise", "fc"))
 
-    # the numbers the text quotes (sections 3, 4 and 5)
+    # the numbers the text quotes (sections 3 and 5, Going further A and B)
     claims.quote(sep_at("trained", "fc"), "{:.2f}")
     claims.quote(sep_at("trained", "fc", "min"), "{:.2f}")
     claims.quote(sep_at("untrained", "fc"), "{:.2f}")
