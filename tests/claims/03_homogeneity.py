@@ -3,17 +3,35 @@ runner after a full run."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from helpers.claims import Claims
+from helpers.claims import Claims, resolve
+from helpers.io import FIGURES_DIR
+
+LESSON_01 = FIGURES_DIR / "01_training" / "results.json"
+"""Lesson 01's results: the accuracy of the same networks on all 10,000 test images, which the text sets
+beside the accuracy on this lesson's 5,000."""
 
 DEEP = ["conv1", "conv2", "conv3", "fc"]
 """The network's layers after the pixels and before the logits, in order."""
 
 
+def _or_missing(results: dict[str, Any], pointer: str) -> str | None:
+    """`pointer` where `results` hold it, else None: a claim on a key that a full run has not produced yet
+    fails on its own (a missing value makes a comparison false) instead of stopping every other claim."""
+    try:
+        resolve(results, pointer)
+    except KeyError:
+        return None
+    return pointer
+
+
 def findings(results: dict[str, Any]) -> Claims:
-    """The findings and quotes of lesson 03's text, on its full run's `results`."""
-    claims = Claims(results)
+    """The findings and quotes of lesson 03's text, on its full run's `results` (and lesson 01's accuracy,
+    under ``/lesson_01``)."""
+    lesson_01 = json.loads(LESSON_01.read_text())
+    claims = Claims({**results, "lesson_01": {"test_accuracy_mean": lesson_01["test_accuracy_mean"]}})
     compare = claims.compare
     layers, pooled = results["layers"], results["control_layer"]
     order = [layers[0], pooled, *layers[1:]]        # the pooled-pixels control right after the pixels
@@ -21,7 +39,8 @@ def findings(results: dict[str, Any]) -> Claims:
     som_size, pool_size = parameters["som_size"], parameters["pool_size"]
     T, U, S0 = "/trained/mean", "/untrained/mean", f"/trained/per_seed/{parameters['seeds'][0]}"
 
-    # Section 1: the chance level
+    # Section 2: the chance level
+    claims.constant("0.6", "the chance level of the worked case, (8 + 12/3) / 20, worked out in the text")
     claims.quote(f"{S0}/conv1/homogeneity_index_chance", "{:.2f}")
     claims.quote(f"{S0}/conv1/homogeneity_index", "{:.2f}")
     nodes = list(results["random_codes"]["index_by_nodes"])
@@ -33,6 +52,11 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("random codes on as many nodes as the SOM land at about conv1's chance level",
             f"/random_codes/index_by_nodes/{som_size**2}", "~=", f"{S0}/conv1/homogeneity_index_chance",
             margin=0.02)
+    # Section 3: the networks' accuracy on the first 5,000 test images, against lesson 01's on all 10,000
+    claims.quote("/trained/network_accuracy_mean", "{:.1%}")
+    claims.quote("/lesson_01/test_accuracy_mean", "{:.1%}")
+    compare("the same networks score lower on the first 5,000 test images than on all 10,000 (lesson 01)",
+            "/trained/network_accuracy_mean", "<", "/lesson_01/test_accuracy_mean")
     # Section 3: the headline
     for condition in ("trained", "untrained"):
         for layer in order:
@@ -63,7 +87,7 @@ def findings(results: dict[str, Any]) -> Claims:
             f"{T}/conv1/homogeneity_index", margin=0.05)
     compare("the pixels pooled like conv1 score at least as high as conv1", f"{T}/{pooled}/homogeneity_index",
             ">=", f"{T}/conv1/homogeneity_index")
-    # Section 4: the other measures
+    # Going further B: the other measures
     compare("trained: NMI rises from conv1 to fc", f"{T}/fc/nmi", ">", f"{T}/conv1/nmi", margin=0.1)
     compare("trained: each class spreads over fewer nodes at fc than at conv1",
             f"{T}/fc/mean_nodes_per_class", "<", f"{T}/conv1/mean_nodes_per_class", margin=20)
@@ -77,12 +101,31 @@ def findings(results: dict[str, Any]) -> Claims:
         for shallow in ("pixels", "conv1"):
             compare(f"trained: {layer} uses fewer effective codes than {shallow}",
                     f"{T}/{layer}/effective_codes", "<", f"{T}/{shallow}/effective_codes")
-    for layer in layers:
-        compare(f"trained {layer}: most nodes are used", f"{T}/{layer}/fraction_nodes_used", ">", 0.9)
-    # Section 4: readout
+    for condition in ("trained", "untrained"):       # exercise 2: test images spread over nearly all nodes
+        for layer in layers:
+            compare(f"{condition} {layer}: most nodes are used",
+                    f"/{condition}/mean/{layer}/fraction_nodes_used", ">", 0.9)
+    # Going further B: the chance levels of the measures that use labels (new keys of the results)
+    for condition in ("trained", "untrained"):
+        for layer in layers:
+            C = f"/{condition}/mean/{layer}"
+            nmi, readout, nodes, multi = (_or_missing(results, f"{C}/{key}_chance") for key in
+                                          ("nmi", "readout_accuracy", "mean_nodes_per_class",
+                                           "multi_class_node_fraction"))
+            compare(f"{condition} {layer}: by chance NMI would lie a little above 0", nmi, "<", 0.1)
+            compare(f"{condition} {layer}: ... but above 0", nmi, ">", 0.02)
+            compare(f"{condition} {layer}: by chance the readout would be right for about one image in ten",
+                    readout, "~=", 0.1, margin=0.02)
+            compare(f"{condition} {layer}: by chance every class would spread over more nodes than it does",
+                    f"{C}/mean_nodes_per_class", "<", nodes, margin=20)
+            compare(f"{condition} {layer}: by chance nearly every node would hold two classes or more",
+                    multi, ">", 0.9)
+    # Going further C: readout
     for layer in ("pixels", "conv1"):
         compare(f"trained {layer}: the readout is right for most test images",
                 f"{T}/{layer}/readout_accuracy", ">", 0.5)
+        compare(f"trained {layer}: ... far above chance", f"{T}/{layer}/readout_accuracy", ">",
+                _or_missing(results, f"{T}/{layer}/readout_accuracy_chance"), margin=0.3)
     compare("pooling the pixels loses some readout accuracy", f"{T}/{pooled}/readout_accuracy", "<",
             f"{T}/pixels/readout_accuracy", margin=0.02)
     for upper, lower in zip(DEEP, DEEP[1:]):
@@ -93,7 +136,7 @@ def findings(results: dict[str, Any]) -> Claims:
                 f"{T}/{layer}/readout_accuracy", "~=", "/trained/network_accuracy_mean", margin=0.05)
         compare(f"trained {layer}: the readout agrees with the network at least as often as with the truth",
                 f"{T}/{layer}/readout_agreement", ">=", f"{T}/{layer}/readout_accuracy")
-    # Section 4: the readout on the test images the network gets wrong (mean over the seeds)
+    # Going further C: the readout on the test images the network gets wrong (mean over the seeds)
     M = "/mistakes/layers"
     compare("on its mistakes, the fc code names the network's wrong answer more often than the truth",
             f"{M}/fc/as_network", ">", f"{M}/fc/as_true", margin=0.1)
@@ -102,7 +145,7 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("the pixel code, too, names the wrong answer more often than the truth", f"{M}/pixels/as_network",
             ">", f"{M}/pixels/as_true")
     compare("... for nearly half of them", f"{M}/pixels/as_network", "~=", 0.45, margin=0.15)
-    # Section 5: controls, on the first seed: the main setting, then the other SOM and pooling sizes
+    # Going further A: controls, on the first seed: the main setting, then the other SOM and pooling sizes
     settings = {f"SOM {som_size}x{som_size}, pool {pool_size} (main)": S0}
     settings |= {name: f"/controls/{name}" for name in results["controls"]}
     for setting, pointer in settings.items():
@@ -156,4 +199,7 @@ def findings(results: dict[str, Any]) -> Claims:
                            "the spread over the seeds itself")
     claims.without_support(r"^/random_codes/",
                            "a simulation of random codes, the illustration of the chance level")
+    claims.without_support(r"^/lesson_01/",
+                           "lesson 01's accuracy on all 10,000 test images, the mean over its seeds (its own "
+                           "lesson holds it to its support)")
     return claims
