@@ -44,6 +44,7 @@ __all__ = [
     "layer_consistency",
     "mean_over_inputs",
     "sweep_config",
+    "shuffled_class_agreement",
     "sweep_models",
     "top_inputs",
     "topk_overlap",
@@ -283,6 +284,28 @@ def dominant_class_share(clean_acts: Any, labels: Any, top: int = 20) -> np.ndar
     clean_acts = _check_activations(clean_acts, "clean_acts")
     labels, dominant = _dominant_classes(clean_acts, labels, top)
     return (labels[None, :] == dominant[:, None]).mean(axis=1)
+
+
+def shuffled_class_agreement(clean_acts: Any, twin_acts: Any, labels: Any, top: int = 20,
+                             n_shuffles: int = 10, seed: int = 0, agreement: Any = None) -> float:
+    """The chance level of `unit_class_agreement`, by a control: its mean over the units when each twin
+    is paired with another input's real activations and label (the twins' rows shuffled), averaged over
+    `n_shuffles` permutations from ``np.random.default_rng(seed)``.
+
+    The real inputs and their labels stay as they are, so each unit keeps its dominant class; only the
+    link between a twin and its input is broken. On average this gives `dominant_class_share`.
+    `agreement` is the agreement function to shuffle (`unit_class_agreement` when None).
+
+    >>> real = [[9.0], [8.0], [1.0], [0.0]]
+    >>> round(shuffled_class_agreement(real, real, labels=[3, 3, 1, 1], top=2, n_shuffles=400), 2)
+    0.5
+    """
+    agreement = unit_class_agreement if agreement is None else agreement
+    twin_acts = np.asarray(twin_acts)
+    n_shuffles = check_int(n_shuffles, "n_shuffles", minimum=1)
+    rng = np.random.default_rng(seed)
+    shuffles = (twin_acts[rng.permutation(len(twin_acts))] for _ in range(n_shuffles))
+    return float(np.mean([np.mean(agreement(clean_acts, shuffled, labels, top)) for shuffled in shuffles]))
 
 
 def _dominant_classes(clean_acts: np.ndarray, labels: Any, top: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from helpers.consistency import (
     dominant_class_share,
     equal_bit_share,
     layer_consistency,
+    shuffled_class_agreement,
     sweep_models,
     top_inputs,
     topk_overlap,
@@ -241,6 +242,23 @@ def test_dominant_class_share_is_the_agreement_of_random_twins():
     # twins in random order agree with the dominant class about as often, on average over many draws
     draws = [unit_class_agreement(real, rng.random((400, 6)), labels, top=10).mean() for _ in range(200)]
     assert abs(np.mean(draws) - dominant_class_share(real, labels, top=10).mean()) < 0.02
+
+
+def test_shuffled_twins_give_the_dominant_class_share_and_shuffled_labels_do_not():
+    rng = np.random.default_rng(5)
+    labels = np.where(rng.random(600) < 0.5, 0, rng.integers(1, 10, 600))      # class 0: half the inputs
+    real = rng.random((600, 30)) + 2.0 * (labels[:, None] == np.arange(30) % 3)  # unit u prefers class u % 3
+    twin = real + 0.01 * rng.random(real.shape)
+    chance = dominant_class_share(real, labels, top=20).mean()
+    assert abs(shuffled_class_agreement(real, twin, labels, top=20) - chance) < 0.02
+    assert shuffled_class_agreement(real, twin, labels, top=20, seed=1) != shuffled_class_agreement(
+        real, twin, labels, top=20)
+    # shuffling the labels moves the dominant class with them: far above chance for twins like their inputs
+    shuffled_labels = np.mean([unit_class_agreement(real, twin, rng.permutation(labels), top=20)
+                               for _ in range(10)])
+    assert shuffled_labels > chance + 0.2
+    # another agreement function is shuffled the same way
+    assert shuffled_class_agreement(real, twin, labels, top=20, agreement=lambda *args: np.ones(30)) == 1.0
 
 
 def test_lesson_08s_robustness_record_is_of_the_models_the_lesson_trains():

@@ -67,6 +67,16 @@ def findings(results: dict[str, Any]) -> Claims:
     for model in (STANDARD, ADVERSARIAL, REGULARIZED):
         compare("class agreement far above its chance level", f"{model}/unit_class_agreement/PGD", ">",
                 f"{model}/unit_class_agreement_chance", margin=0.1)
+    for model in (STANDARD, ADVERSARIAL, REGULARIZED):
+        compare("class agreement above the chance level of shuffled twins",
+                f"{model}/unit_class_agreement/PGD", ">", f"{model}/unit_class_agreement_shuffled_chance",
+                margin=0.05)
+        compare("shuffled twins give about the same chance level for every model",
+                f"{model}/unit_class_agreement_shuffled_chance", "~=",
+                f"{STANDARD}/unit_class_agreement_shuffled_chance", margin=0.02)
+    compare("shuffled twins give more than the share of a unit's class on paper",
+            f"{STANDARD}/unit_class_agreement_shuffled_chance", ">",
+            f"{STANDARD}/unit_class_agreement_chance", margin=0.03)
     compare("adversarial training lifts the class agreement", f"{ADVERSARIAL}/unit_class_agreement/PGD", ">",
             f"{STANDARD}/unit_class_agreement/PGD", margin=0.1)
     compare("the consistency term does not lift it further", f"{REGULARIZED}/unit_class_agreement/PGD", "~=",
@@ -111,6 +121,15 @@ def findings(results: dict[str, Any]) -> Claims:
     compare("the logits shrink as a whole", "/sweep_logits/rms_shrinks_by", ">", 1.3)
     compare("the logit weights grow less than fc shrinks", "/sweep_logits/weight_grows_by", "<",
             "/sweep_rms_shrinks_by/fc", margin=1)
+    for name in (n for n in names[1:] if ", seed" not in n and n != ADVERSARIAL[len("/models/"):]):
+        for layer in layers:
+            compare(f"cosine within two hundredths of λ = 0's at {layer} ({name})",
+                    cons(f"/models/{name}", "PGD", layer, "cosine_similarity"), "~=",
+                    cons(ADVERSARIAL, "PGD", layer, "cosine_similarity"), margin=0.02)
+    for layer in ("conv3", "fc"):
+        compare(f"adversarial training raised the cosine by more than five hundredths at {layer}",
+                cons(ADVERSARIAL, "PGD", layer, "cosine_similarity"), ">",
+                cons(STANDARD, "PGD", layer, "cosine_similarity"), margin=0.05)
     for key in ("cosine_similarity", "topk_overlap"):
         compare(f"fc {key} hardly moves across the sweep, within five hundredths",
                 cons(TEN, "PGD", "fc", key), "~=", cons(ADVERSARIAL, "PGD", "fc", key), margin=0.05)
@@ -124,6 +143,7 @@ def findings(results: dict[str, Any]) -> Claims:
     claims.quote(f"{STANDARD}/unit_class_agreement/PGD", "{:.2f}")
     claims.quote(f"{STANDARD}/unit_class_agreement/noise", "{:.2f}")
     claims.quote(f"{STANDARD}/unit_class_agreement_chance", "{:.2f}")
+    claims.quote(f"{STANDARD}/unit_class_agreement_shuffled_chance", "{:.2f}")
     claims.quote(f"{ADVERSARIAL}/unit_class_agreement/PGD", "{:.2f}")
     claims.quote(homog(ADVERSARIAL, "fc"), "{:.3f}")
     claims.quote(homog(STANDARD, "fc"), "{:.3f}")
@@ -158,7 +178,8 @@ def findings(results: dict[str, Any]) -> Claims:
                             "(the claims 'chance levels about 0.89' check it)")
     # values compared without statistical support, and why
     claims.without_support(r"_chance$",
-                           "a chance level: the mean over ten label shuffles")
+                           "a chance level: a mean over ten shuffles (of the labels; of the twins for the "
+                           "class agreement's shuffled chance) or the share of a class")
     claims.without_support(r"/logits_weight_norm$",
                            "a property of the weights")
     claims.without_support(r"/unit_class_agreement/",
