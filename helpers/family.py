@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,13 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
+from scipy.stats import spearmanr
 
 from helpers import attacks, metrics, perturbation
 from helpers.checks import check_choice
 from helpers.codes import fit_codebook
 from helpers.data import load_split
 from helpers.models import predict_logits
+from helpers.plots import MODEL_COLORS
 from helpers.statistics import SUPPORT_RESAMPLES, bootstrap_support
 from helpers.training import (
     CHECKPOINT_DIR,
@@ -41,7 +45,8 @@ from helpers.training import (
     training_accuracy,
 )
 
-__all__ = ["FAMILIES", "LEVERS", "WONG_MNIST", "Member", "Probe", "assess", "model_family", "train_missing"]
+__all__ = ["FAMILIES", "LEVERS", "WONG_MNIST", "Member", "Probe", "assess", "member_colors", "model_family",
+           "relation_at_every_budget", "train_missing"]
 
 LEVERS = {
     "reference": "lesson 01's model: the full training set, 2 epochs",
@@ -106,6 +111,49 @@ FAMILIES: dict[str, tuple[Member, ...]] = {
 def model_family(name: str) -> tuple[Member, ...]:
     """The members of family `name` ("full" or "smoke")."""
     return FAMILIES[check_choice(name, "family", FAMILIES)]
+
+
+def member_colors(members: Sequence[Member]) -> dict[str, str]:
+    """Each member's colour in the series' palette (`plots.MODEL_COLORS`, which names every model of the
+    full family); a member it does not name (the smoke family's "300 images") takes the colour of the full
+    family's first member with the same lever.
+
+    >>> colors = member_colors(model_family("smoke"))
+    >>> colors["standard"] == MODEL_COLORS["standard"], colors["300 images"] == MODEL_COLORS["500 images"]
+    (True, True)
+    """
+    first_of_lever = {m.lever: m.name for m in reversed(FAMILIES["full"])}
+    return {m.name: MODEL_COLORS.get(m.name, MODEL_COLORS[first_of_lever[m.lever]]) for m in members}
+
+
+def relation_at_every_budget(homogeneity: pd.Series, robust: pd.DataFrame, clean: pd.Series) -> pd.DataFrame:
+    """Spearman's rho across the models of a layer's homogeneity with their robustness at every budget.
+
+    `homogeneity` holds one index per model, `robust` one row per model and one column per budget (the
+    robust accuracy: an image the model gets wrong unattacked counts as broken), `clean` each model's
+    accuracy on the same attacked images. One row per budget, two columns: rho with the robust accuracy
+    ("robust accuracy") and with the robust share among the images the model gets right ("robust among the
+    correct", `robust / clean`, since PGD breaks every image the model already gets wrong). NaN where rho is
+    undefined (a constant column). Lesson 06's key exercise, and its reference.
+
+    >>> models = pd.Index(["a", "b", "c", "d"])
+    >>> relation_at_every_budget(pd.Series([0.1, 0.2, 0.3, 0.4], models),
+    ...                          pd.DataFrame({0.1: [0.8, 0.6, 0.5, 0.1]}, models),
+    ...                          pd.Series([1.0, 0.7, 0.9, 0.2], models))
+         robust accuracy  robust among the correct
+    0.1             -1.0                      -0.8
+    """
+    robust, clean = robust.loc[homogeneity.index], clean.loc[homogeneity.index]
+    among = robust.div(clean, axis=0)
+
+    def rho(outcome: pd.Series) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # spearmanr warns on a constant column, and returns NaN
+            return float(spearmanr(homogeneity, outcome).statistic)
+
+    return pd.DataFrame({"robust accuracy": [rho(robust[eps]) for eps in robust.columns],
+                         "robust among the correct": [rho(among[eps]) for eps in robust.columns]},
+                        index=robust.columns)
 
 
 def _train_in_worker(config: TrainConfig, cache_dir: Path) -> float:

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from helpers.checks import PARAMETER_RULES
 from helpers.data import load_split, random_subset
-from helpers.family import FAMILIES, LEVERS, WONG_MNIST, Member, Probe, assess, model_family
+from helpers.family import (
+    FAMILIES,
+    LEVERS,
+    WONG_MNIST,
+    Member,
+    Probe,
+    assess,
+    member_colors,
+    model_family,
+    relation_at_every_budget,
+)
+from helpers.plots import MODEL_COLORS
 from helpers.training import TrainConfig
 
 
@@ -33,6 +45,30 @@ def test_the_full_family_is_the_one_the_issue_asks_for():
     assert members[0].config == TrainConfig(seed=0, epochs=2)
     # robust at 0.3 takes Wong et al.'s full recipe on all images (trial: 87.7% of the test set under PGD-40)
     assert any(m.config == TrainConfig(epochs=4, **WONG_MNIST) for m in members)
+
+
+def test_every_member_takes_its_colour_from_the_palette():
+    full = model_family("full")
+    assert member_colors(full) == {m.name: MODEL_COLORS[m.name] for m in full}
+    assert len(set(member_colors(full).values())) == len(full)
+    for name in FAMILIES:
+        colors = member_colors(model_family(name))
+        assert colors["standard"] == MODEL_COLORS["standard"]
+        assert set(colors.values()) <= set(MODEL_COLORS.values())
+
+
+def test_the_relation_at_every_budget_ranks_and_leaves_clean_mistakes_out():
+    models = pd.Index(list("abcde"))
+    homogeneity = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5], models)
+    clean = pd.Series([1.0, 0.5, 0.9, 0.8, 0.2], models)
+    robust = pd.DataFrame({0.1: clean * [0.9, 0.8, 0.7, 0.6, 0.5], 0.3: [0.0] * 5}, models)
+    rho = relation_at_every_budget(homogeneity, robust, clean)
+    assert list(rho.index) == [0.1, 0.3]
+    assert list(rho.columns) == ["robust accuracy", "robust among the correct"]
+    assert rho.loc[0.1, "robust among the correct"] == pytest.approx(-1.0)   # the share among the correct
+    assert -1.0 < rho.loc[0.1, "robust accuracy"] < -0.5                    # clean mistakes blur it
+    assert rho.loc[0.3].isna().all()                                        # nothing robust: undefined
+    assert relation_at_every_budget(homogeneity ** 3, robust.iloc[::-1], clean).equals(rho)  # ranks, by model
 
 
 def test_an_unknown_family_or_lever_is_refused_with_the_choices():
