@@ -38,7 +38,7 @@ from scipy.spatial.distance import cdist
 
 from helpers.attacks import robust_inputs
 from helpers.bitvectors import RELU_LAYERS, hamming_similarity, pair_separations, relu_bits
-from helpers.consistency import REGULARIZED_LAMBDA, sweep_models
+from helpers.consistency import sweep_models
 from helpers.data import load_split, random_subset
 from helpers.family import FAMILIES, WONG_MNIST, model_family
 from helpers.io import FIGURES_DIR, save_json
@@ -257,13 +257,12 @@ def robustness_models(lesson: str) -> dict[str, tuple[TrainConfig, tuple[float, 
     """The models a lesson calls robust or not, by name: (config, AutoAttack budgets, PGD budget).
 
     Lesson 06: lesson 01's model (PGD only) and every adversarially trained member of the full family,
-    with the suite at its training budget and at 0.3. Lesson 08: the consistency sweep's models with
-    several seeds (λ = 0 and the regularized λ, `consistency.sweep_models`), the suite at their budget.
+    with the suite at its training budget and at 0.3. Lesson 08: every model of the consistency sweep
+    (`consistency.sweep_models`: each λ, and more seeds of λ = 0 and the regularized λ), at their budget.
     """
     if lesson == "08":
         return {name: (config, (config.adv_epsilon,), config.adv_epsilon)
-                for name, config in sweep_models().items()
-                if config.consistency in (0.0, REGULARIZED_LAMBDA)}
+                for name, config in sweep_models().items()}
     if lesson != "06":
         raise ValueError(f"no robustness evaluation is defined for lesson {lesson!r}; "
                          "choose one of ('06', '08').")

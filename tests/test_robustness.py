@@ -115,7 +115,7 @@ def test_images_outside_the_box_and_mismatched_labels_are_rejected() -> None:
         robustness.autoattack_suite(corner_model(), x, y[:-1], 0.1, **QUICK)
 
 
-@pytest.mark.parametrize("lesson", ["06"])
+@pytest.mark.parametrize("lesson", ["06", "08"])
 def test_the_committed_record_covers_the_lessons_models(lesson) -> None:
     """A stale record (other checkpoints, too few images, a stage counted twice) fails here."""
     record = json.loads(ROBUSTNESS_RECORD.with_name(f"robustness_{lesson}.json").read_text())
