@@ -7,6 +7,7 @@ natural logarithms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "normalized_mutual_information",
     "readout",
     "readout_accuracy",
+    "shuffled_chance",
     "som_quality",
     "wilson_interval",
 ]
@@ -168,9 +170,26 @@ def homogeneity_chance(codes: Any, labels: Any, n_shuffles: int = 10, seed: int 
     True
     """
     codes, labels = _check_codes_labels(codes, labels)
+    return float(shuffled_chance(homogeneity_index, codes, labels, n_shuffles, seed))
+
+
+def shuffled_chance(
+    measure: Callable[[Any, Any], Any], codes: Any, labels: Any, n_shuffles: int = 10, seed: int = 0
+) -> Any:
+    """The chance level of any code measure ``measure(codes, labels)``: its mean over `n_shuffles`
+    random permutations of the labels (from ``numpy.random.default_rng(seed)``), element by element
+    when it returns several numbers. The codes stay; only their link to the class is broken.
+
+    A share of inputs whose code equals its label: one fixed point per permutation on average.
+
+    >>> codes = np.array([0, 1, 2, 3])
+    >>> shuffled_chance(lambda c, y: (np.mean(c == y), 1.0), codes, [0, 1, 2, 3], n_shuffles=500)
+    array([0.253, 1.   ])
+    """
     n_shuffles = _check_count(n_shuffles, "n_shuffles")
+    labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
-    return float(np.mean([homogeneity_index(codes, rng.permutation(labels)) for _ in range(n_shuffles)]))
+    return np.mean([measure(codes, rng.permutation(labels)) for _ in range(n_shuffles)], axis=0)
 
 
 def class_node_occupancy(codes: Any, labels: Any, n_classes: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from helpers.metrics import (
     normalized_mutual_information,
     readout,
     readout_accuracy,
+    shuffled_chance,
     som_quality,
     wilson_interval,
 )
@@ -393,3 +394,22 @@ def test_som_quality_refuses_nan_rather_than_a_silent_topographic_error():
 def test_mean_grid_distance_refuses_nan_coordinates():
     with pytest.raises(ValueError, match=r"coordinates must be finite \(no NaN or infinity\), got 1 NaN"):
         mean_grid_distance([0, 1], [1, 0], [[0.0, 0.0], [np.nan, 1.0]])
+
+
+
+def test_shuffled_chance_averages_a_measure_over_label_permutations() -> None:
+    def share_in_place(codes, labels):   # inputs whose code equals their label, and a constant
+        return np.mean(codes == labels), 2.0
+
+    codes = np.arange(5)
+    # labels all equal: every permutation is the same labelling, so chance is the measure itself
+    np.testing.assert_allclose(shuffled_chance(share_in_place, codes, [1] * 5, 3), [0.2, 2.0])
+    # distinct labels: one fixed point per permutation on average, a share of 1/5
+    assert shuffled_chance(share_in_place, codes, codes, 4000, seed=1)[0] == pytest.approx(0.2, abs=0.01)
+    # the series' chance of the homogeneity index is this control applied to the index
+    rng = np.random.default_rng(3)
+    codes, labels = rng.integers(0, 20, 200), rng.integers(0, 10, 200)
+    chance = homogeneity_chance(codes, labels, 7, 5)
+    assert shuffled_chance(homogeneity_index, codes, labels, 7, seed=5) == chance
+    with pytest.raises(ValueError, match="n_shuffles"):
+        shuffled_chance(homogeneity_index, codes, labels, 0)
